@@ -1,0 +1,200 @@
+// Command vsdb is the command line and shell of vsdb, an embedded database
+// for neural-network parameters. It holds flags and wiring only.
+//
+// Exit status: 0 success, 1 an error (message on stderr), 2 bad usage.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/alecthomas/kong"
+	"github.com/vsdb/vsdb/engine"
+	"github.com/vsdb/vsdb/format"
+	"github.com/vsdb/vsdb/format/safetensors"
+	"github.com/vsdb/vsdb/repl"
+)
+
+type cli struct {
+	DB string `name:"db" help:"Store folder (default: $VSDB_DB, else $XDG_DATA_HOME/vsdb, else ~/.local/share/vsdb)." placeholder:"DIR"`
+
+	Shell  shellCmd  `cmd:"" default:"1" help:"Open the interactive shell (the default)."`
+	Ingest ingestCmd `cmd:"" help:"Store a checkpoint as a new model. Example: vsdb ingest model.safetensors --as minilm"`
+	Query  queryCmd  `cmd:"" help:"Run one statement. Example: vsdb query --json \"SHOW MODELS\""`
+	Export exportCmd `cmd:"" help:"Write a model to a safetensors file. Example: vsdb export minilm out.safetensors"`
+	Check  checkCmd  `cmd:"" help:"Verify indexes and checksums. Example: vsdb check"`
+	Delete deleteCmd `cmd:"" help:"Delete a model. Example: vsdb delete minilm"`
+}
+
+type deleteCmd struct {
+	Model    string `arg:"" help:"Model to delete."`
+	IfExists bool   `name:"if-exists" help:"Succeed quietly when the model does not exist."`
+}
+
+type shellCmd struct{}
+
+type ingestCmd struct {
+	Path  string `arg:"" help:"Checkpoint: .safetensors, sharded .safetensors.index.json, .npy, or a model folder."`
+	As    string `help:"Model name (default: from the file name)." placeholder:"NAME"`
+	Codec string `help:"Codec: raw or lossless (default lossless)." placeholder:"CODEC"`
+}
+
+type queryCmd struct {
+	Statement string `arg:"" help:"The statement, e.g. \"FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 0.5, 0.5\"."`
+	JSON      bool   `name:"json" help:"Print rows as a JSON array of objects."`
+	Out       string `help:"Write returned tensors (GET, FUSE without INTO) to this safetensors file." placeholder:"FILE"`
+}
+
+type exportCmd struct {
+	Model string `arg:"" help:"Model to export."`
+	Out   string `arg:"" help:"Output .safetensors file."`
+}
+
+type checkCmd struct {
+	Model string `arg:"" optional:"" help:"Model to check (default: all)."`
+}
+
+func main() {
+	var c cli
+	parser, err := kong.New(&c, kong.Name("vsdb"),
+		kong.Description("vsdb: an embedded database for neural-network parameters."),
+		kong.Exit(func(code int) { os.Exit(code) }))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vsdb:", err)
+		os.Exit(2)
+	}
+	kctx, err := parser.Parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vsdb: %v (see vsdb --help)\n", err)
+		os.Exit(2)
+	}
+	if err := run(&c, kctx.Command()); err != nil {
+		repl.PrintError(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(c *cli, command string) error {
+	dir := c.DB
+	if dir == "" {
+		dir = engine.DefaultDir()
+	}
+	db, err := engine.Open(dir, engine.Options{})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err = dispatch(ctx, c, command, db)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error {
+	switch command {
+	case "ingest <path>":
+		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("ingested %s: %d tensors, %s raw, %s stored\n", m.Name, m.Tensors, human(m.RawBytes), human(m.StoredBytes))
+		return nil
+	case "query <statement>":
+		return runQuery(ctx, db, &c.Query)
+	case "export <model> <out>":
+		return db.Export(ctx, c.Export.Model, c.Export.Out)
+	case "check", "check <model>":
+		return runCheck(db, c.Check.Model)
+	case "delete <model>":
+		return runDelete(db, c.Delete)
+	}
+	sh := &repl.Shell{DB: db, Out: os.Stdout, Err: os.Stderr}
+	return sh.Run()
+}
+
+func runQuery(ctx context.Context, db *engine.DB, q *queryCmd) error {
+	res, err := db.Query(ctx, q.Statement)
+	if err != nil {
+		return err
+	}
+	if q.Out != "" {
+		if err := writeTensors(q.Out, res); err != nil {
+			return err
+		}
+	}
+	var buf bytes.Buffer
+	if q.JSON {
+		err = repl.WriteJSON(&buf, res)
+	} else {
+		err = repl.WriteTable(&buf, res)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(buf.Bytes())
+	return err
+}
+
+func writeTensors(path string, res *engine.Result) error {
+	if len(res.Tensors) == 0 {
+		return fmt.Errorf("vsdb: --out: the statement returned no tensors")
+	}
+	entries := make([]format.Entry, len(res.Tensors))
+	for i, t := range res.Tensors {
+		entries[i] = format.Entry{Name: t.Name, DType: t.DType, Shape: t.Shape, Size: int64(len(t.Data))}
+	}
+	return safetensors.WriteFile(filepath.Clean(path), entries, nil, func(i int) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(res.Tensors[i].Data)), nil
+	})
+}
+
+func runCheck(db *engine.DB, model string) error {
+	problems, err := db.Check(model)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Println(p)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("vsdb: check found %d problems", len(problems))
+	}
+	fmt.Println("ok")
+	return nil
+}
+
+func runDelete(db *engine.DB, d deleteCmd) error {
+	if d.IfExists {
+		models, err := db.Models()
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, m := range models {
+			found = found || m.Name == d.Model
+		}
+		if !found {
+			return nil
+		}
+	}
+	return db.DeleteModel(d.Model)
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

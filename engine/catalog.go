@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/planner"
+	"github.com/vsdb/vsdb/tensor"
+)
+
+// ModelInfo describes a stored model.
+type ModelInfo = planner.ModelInfo
+
+// TensorInfo describes a stored tensor.
+type TensorInfo = planner.TensorInfo
+
+// snapshot implements planner.Storage over one consistent lsm snapshot.
+type snapshot struct {
+	db   *DB
+	r    *lsm.Reader
+	ids  map[string]uint32 // model name → id, filled lazily
+	name map[uint32]string
+}
+
+func (db *DB) snapshot() *snapshot {
+	return &snapshot{db: db, r: db.store.Reader(), ids: map[string]uint32{}, name: map[uint32]string{}}
+}
+
+func (s *snapshot) Close() error { return s.r.Close() }
+
+func modelInfo(m lsm.ModelRecord) ModelInfo {
+	return ModelInfo{Name: m.Name, Tensors: m.Tensors, RawBytes: m.RawBytes, StoredBytes: m.Stored, Source: m.Source, Created: m.Created}
+}
+
+func (s *snapshot) Models() ([]ModelInfo, error) {
+	ms, err := s.r.Models()
+	out := make([]ModelInfo, len(ms))
+	for i, m := range ms {
+		out[i] = modelInfo(m)
+		s.ids[m.Name], s.name[m.ID] = m.ID, m.Name
+	}
+	return out, err
+}
+
+func (s *snapshot) Model(name string) (ModelInfo, bool, error) {
+	m, ok, err := s.r.Model(name)
+	if ok {
+		s.ids[m.Name], s.name[m.ID] = m.ID, m.Name
+	}
+	return modelInfo(m), ok, err
+}
+
+func (s *snapshot) Tensors(model string) ([]TensorInfo, error) {
+	if _, ok := s.ids[model]; !ok {
+		if _, found, err := s.Model(model); err != nil || !found {
+			return nil, notFound(model, err)
+		}
+	}
+	recs, err := s.r.Tensors(s.ids[model])
+	if err != nil {
+		return nil, err
+	}
+	return s.infos(recs)
+}
+
+func notFound(model string, err error) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("vsdb: no model %q", model)
+}
+
+func (s *snapshot) infos(recs []lsm.TensorRecord) ([]TensorInfo, error) {
+	out := make([]TensorInfo, len(recs))
+	for i := range recs {
+		t, err := s.info(&recs[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+func (s *snapshot) info(t *lsm.TensorRecord) (TensorInfo, error) {
+	dt, err := tensor.ParseDType(t.DType)
+	if err != nil {
+		return TensorInfo{}, fmt.Errorf("vsdb: corrupt record of tensor %q: %w", t.Name, err)
+	}
+	if _, ok := s.name[t.Model]; !ok {
+		if _, err := s.Models(); err != nil {
+			return TensorInfo{}, err
+		}
+	}
+	return TensorInfo{ID: t.ID, Model: s.name[t.Model], Name: t.Name, Layer: t.Layer, Param: t.Param,
+		DType: dt, Shape: tensor.Shape(t.Shape), Codec: t.Codec, RawBytes: t.RawBytes, StoredBytes: t.Stored}, nil
+}
+
+func (s *snapshot) Index(kind, value string) (*roaring.Bitmap, error) { return s.r.Bitmap(kind, value) }
+
+func (s *snapshot) TensorsByID(ids *roaring.Bitmap) ([]TensorInfo, error) {
+	var recs []lsm.TensorRecord
+	it := ids.Iterator()
+	for it.HasNext() {
+		t, err := s.r.Tensor(it.Next())
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, t)
+	}
+	return s.infos(recs)
+}
+
+func (s *snapshot) ChunkBytes() int64 { return s.db.store.ChunkBytes() }
+
+// record fetches the full record behind a TensorInfo.
+func (s *snapshot) record(t TensorInfo) (lsm.TensorRecord, error) {
+	return s.r.Tensor(t.ID)
+}
+
+// model returns one model's info from a fresh snapshot.
+func (db *DB) model(name string) (ModelInfo, bool, error) {
+	s := db.snapshot()
+	defer s.Close()
+	return s.Model(name)
+}

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/lsm"
+)
+
+// chunkSink cuts a tensor's raw bytes into chunks, encodes them on a pool of
+// workers and puts them into the load in order. Memory is bounded by
+// (2 × workers + 1) chunks.
+type chunkSink struct {
+	load       *lsm.Load
+	codec      codec.Codec
+	chunkBytes int
+	jobs       chan *chunkJob
+	queue      []*chunkJob
+	depth      int
+	wg         sync.WaitGroup
+	free       sync.Pool
+
+	// per tensor
+	id       uint32
+	elemSize int
+	buf      []byte
+	idx      int
+	crcs     []uint32
+	rawCRC   uint32
+	stored   int64
+	raw      int64
+}
+
+type chunkJob struct {
+	raw      []byte
+	enc      []byte
+	elemSize int
+	err      error
+	done     chan struct{}
+}
+
+func newChunkSink(load *lsm.Load, c codec.Codec, chunkBytes int64, workers int) *chunkSink {
+	s := &chunkSink{load: load, codec: c, chunkBytes: int(chunkBytes), jobs: make(chan *chunkJob), depth: 2 * workers}
+	for i := 0; i < workers; i++ {
+		s.wg.Add(1)
+		go s.work()
+	}
+	return s
+}
+
+func (s *chunkSink) work() {
+	defer s.wg.Done()
+	for j := range s.jobs {
+		j.enc, j.err = s.codec.Encode(j.enc[:0], j.raw, j.elemSize)
+		close(j.done)
+	}
+}
+
+// close stops the workers; pending chunks are dropped.
+func (s *chunkSink) close() {
+	for _, j := range s.queue {
+		<-j.done
+	}
+	s.queue = nil
+	close(s.jobs)
+	s.wg.Wait()
+}
+
+// begin starts a new tensor.
+func (s *chunkSink) begin(id uint32, elemSize int) {
+	s.id, s.elemSize, s.idx = id, elemSize, 0
+	s.crcs, s.rawCRC, s.stored, s.raw = []uint32{}, 0, 0, 0
+	s.buf = s.take()
+}
+
+func (s *chunkSink) take() []byte {
+	if b, ok := s.free.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, s.chunkBytes)
+}
+
+// Write accepts the next raw bytes of the tensor.
+func (s *chunkSink) Write(p []byte) (int, error) {
+	n := len(p)
+	s.rawCRC = codec.UpdateChecksum(s.rawCRC, p)
+	s.raw += int64(n)
+	for len(p) > 0 {
+		k := min(len(p), s.chunkBytes-len(s.buf))
+		s.buf = append(s.buf, p[:k]...)
+		p = p[k:]
+		if len(s.buf) == s.chunkBytes {
+			if err := s.submit(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// submit hands the full buffer to the workers, first draining the oldest
+// job if the queue is full.
+func (s *chunkSink) submit() error {
+	if len(s.queue) >= s.depth {
+		if err := s.drainOne(); err != nil {
+			return err
+		}
+	}
+	j := &chunkJob{raw: s.buf, elemSize: s.elemSize, done: make(chan struct{})}
+	s.queue = append(s.queue, j)
+	s.jobs <- j
+	s.buf = s.take()
+	return nil
+}
+
+func (s *chunkSink) drainOne() error {
+	j := s.queue[0]
+	s.queue = s.queue[1:]
+	<-j.done
+	raw := j.raw
+	s.free.Put(&raw)
+	if j.err != nil {
+		return fmt.Errorf("vsdb: encoding chunk %d: %w", s.idx, j.err)
+	}
+	if err := s.load.PutChunk(s.id, s.idx, j.enc); err != nil {
+		return err
+	}
+	s.crcs = append(s.crcs, codec.Checksum(j.enc))
+	s.stored += int64(len(j.enc))
+	s.idx++
+	return nil
+}
+
+// end flushes the tensor's last chunk and waits for all of its chunks.
+func (s *chunkSink) end() error {
+	if len(s.buf) > 0 {
+		if err := s.submit(); err != nil {
+			return err
+		}
+	}
+	for len(s.queue) > 0 {
+		if err := s.drainOne(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// record fills the storage fields of a tensor record.
+func (s *chunkSink) record(t *lsm.TensorRecord) {
+	t.ID, t.Codec, t.RawBytes, t.Stored = s.id, s.codec.Name(), s.raw, s.stored
+	t.ChunkBytes, t.ChunkCRCs, t.RawCRC = int64(s.chunkBytes), s.crcs, s.rawCRC
+}

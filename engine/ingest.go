@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/format"
+	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/tensor"
+)
+
+// IngestOptions control one ingest.
+type IngestOptions struct {
+	// Name of the new model. Default: derived from the file name.
+	Name string
+	// Codec overrides the DB's default codec.
+	Codec string
+	// Progress, if set, is called after each tensor with bytes done and total.
+	Progress func(done, total int64)
+}
+
+// Ingest stores the checkpoint at path as a new model. The model appears
+// whole or not at all: any error (or a crash) leaves no trace of it.
+func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelInfo, error) {
+	src, err := format.Open(path)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	defer src.Close()
+	name := o.Name
+	if name == "" {
+		name = nameFromPath(path)
+	}
+	cname := o.Codec
+	if cname == "" {
+		cname = db.opts.Codec
+	}
+	c, err := codec.ByName(cname)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	entries := src.Entries()
+	load, err := db.store.BeginLoad(name, len(entries))
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	if err := db.loadEntries(ctx, load, c, src, entries, o.Progress); err != nil {
+		return ModelInfo{}, errors.Join(err, load.Abort())
+	}
+	rec := lsm.ModelRecord{Source: absPath(path), Metadata: src.Metadata()}
+	if err := load.Commit(ctx, rec); err != nil {
+		return ModelInfo{}, err
+	}
+	m, _, err := db.model(name)
+	return m, err
+}
+
+func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, c codec.Codec, src format.Source, entries []format.Entry, progress func(int64, int64)) error {
+	sink := newChunkSink(load, c, db.store.ChunkBytes(), db.opts.Workers)
+	defer sink.close()
+	var total, done int64
+	for _, e := range entries {
+		total += e.Size
+	}
+	for i, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("vsdb: ingest cancelled: %w", err)
+		}
+		rec, err := db.loadTensor(load, sink, src, i, e)
+		if err != nil {
+			return err
+		}
+		load.AddTensor(rec)
+		done += e.Size
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	return nil
+}
+
+func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, src format.Source, i int, e format.Entry) (lsm.TensorRecord, error) {
+	id, err := load.NewTensor()
+	if err != nil {
+		return lsm.TensorRecord{}, err
+	}
+	r, err := src.Open(i)
+	if err != nil {
+		return lsm.TensorRecord{}, err
+	}
+	defer r.Close()
+	sink.begin(id, e.DType.Size())
+	n, err := io.Copy(sink, r)
+	if err == nil && n != e.Size {
+		err = fmt.Errorf("vsdb: %s: tensor %q: read %d bytes, want %d", src.Path(), e.Name, n, e.Size)
+	}
+	if err == nil {
+		err = sink.end()
+	}
+	if err != nil {
+		return lsm.TensorRecord{}, err
+	}
+	layer, param := SplitName(e.Name)
+	rec := lsm.TensorRecord{Name: e.Name, Layer: layer, Param: param, DType: e.DType.String(), Shape: shapeOf(e.Shape)}
+	sink.record(&rec)
+	return rec, nil
+}
+
+// shapeOf keeps rank 0 as an empty, non-nil shape.
+func shapeOf(s tensor.Shape) []int64 {
+	return append([]int64{}, s...)
+}
+
+// nameFromPath makes a model name from a file or folder name.
+func nameFromPath(path string) string {
+	base := filepath.Base(filepath.Clean(path))
+	for _, ext := range []string{".index.json", ".safetensors", ".npy"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	var b strings.Builder
+	for i, r := range base {
+		ok := r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9')
+		if !ok {
+			r = '_'
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "model"
+	}
+	return b.String()
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/planner"
+	"github.com/vsdb/vsdb/tensor"
+)
+
+// tensorReader decodes a stored tensor chunk by chunk, keeping one decoded
+// chunk cached, so sequential reads touch each chunk once.
+type tensorReader struct {
+	s     *snapshot
+	rec   lsm.TensorRecord
+	ref   string
+	dtype tensor.DType
+	codec codec.Codec
+	cur   int // index of the cached chunk, -1 if none
+	raw   []byte
+	enc   []byte
+}
+
+func (s *snapshot) Open(t TensorInfo) (planner.TensorReader, error) {
+	rec, err := s.record(t)
+	if err != nil {
+		return nil, err
+	}
+	c, err := codec.ByName(rec.Codec)
+	if err != nil {
+		return nil, fmt.Errorf("vsdb: tensor %s: %w", t.Ref(), err)
+	}
+	s.db.store.CountRead(rec.ID, 1)
+	return &tensorReader{s: s, rec: rec, ref: t.Ref(), dtype: t.DType, codec: c, cur: -1}, nil
+}
+
+func (r *tensorReader) Close() error { return nil }
+
+// chunk decodes chunk i into r.raw.
+func (r *tensorReader) chunk(i int) error {
+	if i == r.cur {
+		return nil
+	}
+	if i < 0 || i >= r.rec.Chunks() {
+		return fmt.Errorf("vsdb: tensor %s: chunk %d out of range", r.ref, i)
+	}
+	enc, err := r.s.r.Chunk(&r.rec, i, r.enc)
+	if err != nil {
+		return fmt.Errorf("vsdb: model %s: %w", r.ref, err)
+	}
+	r.enc = enc
+	n := int(r.rec.ChunkRaw(i))
+	if cap(r.raw) < n {
+		r.raw = make([]byte, n)
+	}
+	r.raw = r.raw[:n]
+	r.cur = -1
+	if err := r.codec.Decode(r.raw, enc, r.dtype.Size()); err != nil {
+		return fmt.Errorf("vsdb: tensor %s: chunk %d: %w", r.ref, i, err)
+	}
+	r.cur = i
+	return nil
+}
+
+// ReadRaw fills dst with raw bytes [off, off+len(dst)).
+func (r *tensorReader) ReadRaw(off int64, dst []byte) error {
+	if off < 0 || off+int64(len(dst)) > r.rec.RawBytes {
+		return fmt.Errorf("vsdb: tensor %s: read of %d bytes at %d past its %d bytes", r.ref, len(dst), off, r.rec.RawBytes)
+	}
+	cb := r.rec.ChunkBytes
+	for len(dst) > 0 {
+		i := int(off / cb)
+		if err := r.chunk(i); err != nil {
+			return err
+		}
+		k := copy(dst, r.raw[off-int64(i)*cb:])
+		dst, off = dst[k:], off+int64(k)
+	}
+	return nil
+}
+
+// ReadFloat32 fills dst with elements [off, off+len(dst)) as float32.
+func (r *tensorReader) ReadFloat32(off int64, dst []float32) error {
+	size := int64(r.dtype.Size())
+	cb := r.rec.ChunkBytes
+	for len(dst) > 0 {
+		byteOff := off * size
+		if byteOff+size > r.rec.RawBytes || off < 0 {
+			return fmt.Errorf("vsdb: tensor %s: element %d out of range", r.ref, off)
+		}
+		i := int(byteOff / cb)
+		if err := r.chunk(i); err != nil {
+			return err
+		}
+		in := r.raw[byteOff-int64(i)*cb:]
+		n := min(int64(len(dst)), int64(len(in))/size)
+		if err := tensor.ToFloat32(r.dtype, in, dst[:n]); err != nil {
+			return err
+		}
+		dst, off = dst[n:], off+n
+	}
+	return nil
+}

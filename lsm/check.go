@@ -1,0 +1,130 @@
+package lsm
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/tensor"
+)
+
+// Problem is one inconsistency found by Check.
+type Problem struct {
+	Model, Tensor, What string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("model %q tensor %q: %s", p.Model, p.Tensor, p.What)
+}
+
+// Check verifies that the indexes agree with the tensor records and that
+// every chunk is present, passes its checksum and decodes to bytes whose
+// checksum matches the record. model "" checks every model.
+func (r *Reader) Check(model string) ([]Problem, error) {
+	models, err := r.Models()
+	if err != nil {
+		return nil, err
+	}
+	var out []Problem
+	seen := roaring.New()
+	for _, m := range models {
+		if model != "" && m.Name != model {
+			continue
+		}
+		ps, err := r.checkModel(m, seen)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	if model == "" {
+		ps, err := r.checkIndexesCovered(seen)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	return out, nil
+}
+
+func (r *Reader) checkModel(m ModelRecord, seen *roaring.Bitmap) ([]Problem, error) {
+	var out []Problem
+	tensors, err := r.Tensors(m.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(tensors) != m.Tensors {
+		out = append(out, Problem{m.Name, "", fmt.Sprintf("model record says %d tensors, found %d", m.Tensors, len(tensors))})
+	}
+	for i := range tensors {
+		t := &tensors[i]
+		seen.Add(t.ID)
+		for _, kv := range [][2]string{{"model", strconv.FormatUint(uint64(m.ID), 10)}, {"layer", t.Layer}, {"param", t.Param}, {"dtype", t.DType}, {"codec", t.Codec}} {
+			bm, err := r.Bitmap(kv[0], kv[1])
+			if err != nil {
+				return nil, err
+			}
+			if !bm.Contains(t.ID) {
+				out = append(out, Problem{m.Name, t.Name, fmt.Sprintf("missing from the %s index %q", kv[0], kv[1])})
+			}
+		}
+		if p := r.checkChunks(t); p != "" {
+			out = append(out, Problem{m.Name, t.Name, p})
+		}
+	}
+	return out, nil
+}
+
+// checkChunks decodes every chunk of t and compares the raw checksum.
+func (r *Reader) checkChunks(t *TensorRecord) string {
+	c, err := codec.ByName(t.Codec)
+	if err != nil {
+		return err.Error()
+	}
+	dt, err := tensor.ParseDType(t.DType)
+	if err != nil {
+		return err.Error()
+	}
+	var crc uint32
+	var enc []byte
+	for i := 0; i < t.Chunks(); i++ {
+		enc, err = r.Chunk(t, i, enc)
+		if err != nil {
+			return err.Error()
+		}
+		raw := make([]byte, t.ChunkRaw(i))
+		if err := c.Decode(raw, enc, dt.Size()); err != nil {
+			return fmt.Sprintf("chunk %d: %v", i, err)
+		}
+		crc = codec.UpdateChecksum(crc, raw)
+	}
+	if crc != t.RawCRC {
+		return "decoded bytes fail the tensor checksum"
+	}
+	return ""
+}
+
+// checkIndexesCovered reports bitmap entries that point at no live tensor.
+func (r *Reader) checkIndexesCovered(live *roaring.Bitmap) ([]Problem, error) {
+	var out []Problem
+	for _, kind := range []string{"model", "layer", "param", "dtype", "codec"} {
+		values, err := r.IndexValues(kind)
+		if err != nil {
+			return nil, err
+		}
+		for v, bm := range values {
+			if extra := roaring.AndNot(bm, live); !extra.IsEmpty() {
+				out = append(out, Problem{"", "", fmt.Sprintf("%s index %q lists %d tensor ids with no record", kind, v, extra.GetCardinality())})
+			}
+		}
+	}
+	pending := 0
+	if err := r.scan([]byte{prefixPending}, func(_, _ []byte) error { pending++; return nil }); err != nil {
+		return nil, err
+	}
+	if pending > 0 {
+		out = append(out, Problem{"", "", fmt.Sprintf("%d unfinished ingests not cleaned up", pending)})
+	}
+	return out, nil
+}

@@ -1,0 +1,70 @@
+package lsm
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
+)
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// ChunkBytes is the raw size of one stored chunk of a tensor.
+	// Default 1 MiB. It bounds the memory a read or FUSE needs per input.
+	ChunkBytes int64
+	// MemTableBytes is Pebble's memtable size. Default 64 MiB (Pebble's own
+	// default of 4 MiB turns any batch over 2 MiB into a forced flush).
+	MemTableBytes uint64
+	// CacheBytes is Pebble's block cache. Default 128 MiB.
+	CacheBytes int64
+	// Log receives Pebble's error messages. Default: discarded; info
+	// messages (such as "Found 0 WALs") are always discarded.
+	Log io.Writer
+}
+
+func (o Options) withDefaults() Options {
+	if o.ChunkBytes <= 0 {
+		o.ChunkBytes = 1 << 20
+	}
+	if o.MemTableBytes == 0 {
+		o.MemTableBytes = 64 << 20
+	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = 128 << 20
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
+}
+
+// pebbleOptions builds the Pebble options vsdb runs with.
+func (o Options) pebbleOptions() *pebble.Options {
+	po := &pebble.Options{
+		FormatMajorVersion: pebble.FormatNewest, // the zero value is the OLDEST format
+		MemTableSize:       o.MemTableBytes,
+		Merger:             counterMerger,
+		Logger:             quietLogger{o.Log},
+	}
+	// Chunks are already encoded by vsdb's codecs: block compression would
+	// spend time for nothing.
+	for i := range po.Levels {
+		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+	}
+	po.EnsureDefaults()
+	return po
+}
+
+// quietLogger drops Pebble's informational messages.
+type quietLogger struct{ w io.Writer }
+
+func (quietLogger) Infof(string, ...interface{}) {}
+func (l quietLogger) Errorf(format string, args ...interface{}) {
+	fmt.Fprintf(l.w, "vsdb: pebble: "+format+"\n", args...)
+}
+func (quietLogger) Fatalf(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "vsdb: storage failure: "+format+"\n", args...)
+	os.Exit(70)
+}

@@ -1,0 +1,175 @@
+package lsm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/vsdb/vsdb/codec"
+)
+
+// Reader reads one consistent snapshot of the store. Close it when done.
+type Reader struct {
+	snap *pebble.Snapshot
+}
+
+// Reader opens a snapshot.
+func (s *Store) Reader() *Reader { return &Reader{snap: s.db.NewSnapshot()} }
+
+// Close releases the snapshot.
+func (r *Reader) Close() error { return r.snap.Close() }
+
+// get copies the value of key out of Pebble; found is false when absent.
+func (r *Reader) get(key []byte) (val []byte, found bool, err error) {
+	v, closer, err := r.snap.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("vsdb: read: %w", err)
+	}
+	val = append([]byte(nil), v...)
+	return val, true, closer.Close()
+}
+
+// scan calls fn for every key with the given prefix, in key order.
+func (r *Reader) scan(prefix []byte, fn func(k, v []byte) error) error {
+	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return fmt.Errorf("vsdb: read: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err == nil {
+			err = fn(it.Key(), v)
+		}
+		if err != nil {
+			it.Close()
+			return err
+		}
+	}
+	return errors.Join(it.Error(), it.Close())
+}
+
+// Models lists committed models by name.
+func (r *Reader) Models() ([]ModelRecord, error) {
+	var out []ModelRecord
+	err := r.scan([]byte{prefixModel}, func(_, v []byte) error {
+		var m ModelRecord
+		if err := decodeJSON("model", v, &m); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// Model returns the record of a committed model.
+func (r *Reader) Model(name string) (ModelRecord, bool, error) {
+	var m ModelRecord
+	v, ok, err := r.get(KeyModel(name))
+	if err != nil || !ok {
+		return m, ok, err
+	}
+	return m, true, decodeJSON("model "+name, v, &m)
+}
+
+// Tensor returns a tensor's record by id.
+func (r *Reader) Tensor(id uint32) (TensorRecord, error) {
+	var t TensorRecord
+	v, ok, err := r.get(KeyTensor(id))
+	if err != nil {
+		return t, err
+	}
+	if !ok {
+		return t, fmt.Errorf("vsdb: tensor id %d has no record (run CHECK)", id)
+	}
+	return t, decodeJSON("tensor", v, &t)
+}
+
+// TensorByName returns the record of tensor name of a model.
+func (r *Reader) TensorByName(model uint32, name string) (TensorRecord, bool, error) {
+	v, ok, err := r.get(KeyName(model, name))
+	if err != nil || !ok {
+		return TensorRecord{}, ok, err
+	}
+	if len(v) != 4 {
+		return TensorRecord{}, false, fmt.Errorf("vsdb: corrupt name key for %q", name)
+	}
+	t, err := r.Tensor(binary.BigEndian.Uint32(v))
+	return t, err == nil, err
+}
+
+// Tensors returns a model's tensor records in their original file order.
+func (r *Reader) Tensors(model uint32) ([]TensorRecord, error) {
+	var out []TensorRecord
+	err := r.scan(KeyName(model, ""), func(_, v []byte) error {
+		if len(v) != 4 {
+			return fmt.Errorf("vsdb: corrupt name key in model %d", model)
+		}
+		t, err := r.Tensor(binary.BigEndian.Uint32(v))
+		out = append(out, t)
+		return err
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Order < out[j].Order })
+	return out, err
+}
+
+// Bitmap returns the index bitmap of tensors whose kind has value (empty if none).
+func (r *Reader) Bitmap(kind, value string) (*roaring.Bitmap, error) {
+	v, ok, err := r.get(KeyIndex(kind, value))
+	bm := roaring.New()
+	if err != nil || !ok {
+		return bm, err
+	}
+	if _, err := bm.FromBuffer(v); err != nil {
+		return nil, fmt.Errorf("vsdb: corrupt %s index %q: %v", kind, value, err)
+	}
+	return bm, nil
+}
+
+// IndexValues lists the values that have a bitmap for kind, with the bitmaps.
+func (r *Reader) IndexValues(kind string) (map[string]*roaring.Bitmap, error) {
+	prefix := KeyIndex(kind, "")
+	out := map[string]*roaring.Bitmap{}
+	err := r.scan(prefix, func(k, v []byte) error {
+		bm := roaring.New()
+		if _, err := bm.FromBuffer(append([]byte(nil), v...)); err != nil {
+			return fmt.Errorf("vsdb: corrupt %s index: %v", kind, err)
+		}
+		out[string(k[len(prefix):])] = bm
+		return nil
+	})
+	return out, err
+}
+
+// Chunk reads chunk i of a tensor, verifies its checksum and returns the
+// encoded bytes (appended to dst[:0]).
+func (r *Reader) Chunk(t *TensorRecord, i int, dst []byte) ([]byte, error) {
+	v, closer, err := r.snap.Get(KeyChunk(t.ID, uint32(i)))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("vsdb: tensor %q: chunk %d is missing", t.Name, i)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vsdb: tensor %q: chunk %d: %w", t.Name, i, err)
+	}
+	dst = append(dst[:0], v...)
+	closer.Close()
+	if codec.Checksum(dst) != t.ChunkCRCs[i] {
+		return nil, fmt.Errorf("vsdb: tensor %q: chunk %d fails its checksum (stored data is corrupt)", t.Name, i)
+	}
+	return dst, nil
+}
+
+// Reads returns a tensor's access count.
+func (r *Reader) Reads(id uint32) (uint64, error) {
+	v, ok, err := r.get(KeyReads(id))
+	if err != nil || !ok || len(v) != 8 {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(v), nil
+}

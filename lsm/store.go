@@ -1,0 +1,105 @@
+package lsm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Store is an open vsdb store: a Pebble database in DIR/pebble and a
+// scratch folder DIR/tmp for sstables being built. One writer at a time
+// (ingest, FUSE INTO, delete); any number of readers.
+type Store struct {
+	db    *pebble.DB
+	dir   string
+	opts  Options
+	cache interface{ Unref() }
+	write sync.Mutex
+}
+
+// Open opens (creating if needed) the store in dir and removes what any
+// ingest that never committed left behind.
+func Open(dir string, o Options) (*Store, error) {
+	o = o.withDefaults()
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		return nil, fmt.Errorf("vsdb: cannot create store %s: %w", dir, err)
+	}
+	po := o.pebbleOptions()
+	cache := pebble.NewCache(o.CacheBytes)
+	po.Cache = cache
+	db, err := pebble.Open(filepath.Join(dir, "pebble"), po)
+	cache.Unref() // the DB holds its own reference
+	if err != nil {
+		return nil, fmt.Errorf("vsdb: cannot open store %s: %w", dir, err)
+	}
+	s := &Store{db: db, dir: dir, opts: o}
+	if err := s.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	if err != nil {
+		return fmt.Errorf("vsdb: closing store: %w", err)
+	}
+	return nil
+}
+
+// Dir is the store's folder.
+func (s *Store) Dir() string { return s.dir }
+
+// ChunkBytes is the raw size of one chunk.
+func (s *Store) ChunkBytes() int64 { return s.opts.ChunkBytes }
+
+// recover removes chunks and markers of ingests that never committed, and
+// stale sstables from the scratch folder.
+func (s *Store) recover() error {
+	tmp := filepath.Join(s.dir, "tmp")
+	entries, _ := os.ReadDir(tmp)
+	for _, e := range entries {
+		os.Remove(filepath.Join(tmp, e.Name()))
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPending}, UpperBound: []byte{prefixPending + 1}})
+	if err != nil {
+		return fmt.Errorf("vsdb: recovery: %w", err)
+	}
+	b := s.db.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		var p pendingRecord
+		if err := decodeJSON("pending ingest", it.Value(), &p); err != nil {
+			it.Close()
+			return err
+		}
+		deleteTensorRange(b, p.FirstTensor, p.EndTensor)
+		b.Delete(append([]byte{}, it.Key()...), nil)
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return fmt.Errorf("vsdb: recovery: %w", err)
+	}
+	if b.Empty() {
+		return b.Close()
+	}
+	return s.db.Apply(b, pebble.Sync)
+}
+
+// deleteTensorRange deletes chunks, records and counters of tensor ids [first, end).
+func deleteTensorRange(b *pebble.Batch, first, end uint32) {
+	if first >= end {
+		return
+	}
+	b.DeleteRange(KeyChunk(first, 0), KeyChunk(end, 0), nil)
+	b.DeleteRange(KeyTensor(first), KeyTensor(end), nil)
+	b.DeleteRange(KeyReads(first), KeyReads(end), nil)
+}

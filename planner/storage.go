@@ -1,0 +1,83 @@
+package planner
+
+import (
+	"context"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/vsdb/vsdb/tensor"
+)
+
+// ModelInfo is what the planner knows of a stored model.
+type ModelInfo struct {
+	Name        string
+	Tensors     int
+	RawBytes    int64
+	StoredBytes int64
+	Source      string
+	Created     string
+}
+
+// TensorInfo is what the planner knows of a stored tensor.
+type TensorInfo struct {
+	ID          uint32
+	Model       string
+	Name        string
+	Layer       string
+	Param       string
+	DType       tensor.DType
+	Shape       tensor.Shape
+	Codec       string
+	RawBytes    int64
+	StoredBytes int64
+}
+
+// Ref is "model:name", the way statements and messages name a tensor.
+func (t TensorInfo) Ref() string { return t.Model + ":" + t.Name }
+
+// Catalog answers questions about what is stored, from one snapshot.
+type Catalog interface {
+	Models() ([]ModelInfo, error)
+	Model(name string) (ModelInfo, bool, error)
+	// Tensors lists a model's tensors in their original order.
+	Tensors(model string) ([]TensorInfo, error)
+	// Index returns the bitmap of tensor ids whose kind ("model", "layer",
+	// "param", "dtype", "codec") equals value.
+	Index(kind, value string) (*roaring.Bitmap, error)
+	// TensorsByID returns the tensors with the given ids, in id order.
+	TensorsByID(ids *roaring.Bitmap) ([]TensorInfo, error)
+	// ChunkBytes is the raw size of one stored chunk.
+	ChunkBytes() int64
+}
+
+// TensorReader reads one stored tensor's values.
+type TensorReader interface {
+	// ReadFloat32 fills dst with elements [off, off+len(dst)) widened to float32.
+	ReadFloat32(off int64, dst []float32) error
+	// ReadRaw fills dst with raw bytes [off, off+len(dst)).
+	ReadRaw(off int64, dst []byte) error
+	Close() error
+}
+
+// OutTensor declares one tensor of a model being written.
+type OutTensor struct {
+	Name  string
+	DType tensor.DType
+	Shape tensor.Shape
+}
+
+// ModelWriter writes a new model, tensor by tensor, in declaration order.
+// Nothing is visible until Commit; Abort discards everything.
+type ModelWriter interface {
+	// Write appends raw bytes to tensor i. Tensors are written in order.
+	// Write must not keep raw after it returns.
+	Write(i int, raw []byte) error
+	Commit(ctx context.Context) error
+	Abort() error
+}
+
+// Storage is everything execution needs.
+type Storage interface {
+	Catalog
+	Open(t TensorInfo) (TensorReader, error)
+	Create(model string, source string, tensors []OutTensor) (ModelWriter, error)
+}

@@ -1,0 +1,86 @@
+package repl
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vsdb/vsdb/engine"
+)
+
+// WriteTable prints a result as an aligned table followed by a row count.
+func WriteTable(w io.Writer, r *engine.Result) error {
+	if len(r.Columns) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(r.Columns, "\t"))
+	for _, row := range r.Rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			cells[i] = cell(r.Columns[i], v)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "(%d %s)\n", len(r.Rows), plural(len(r.Rows), "row"))
+	return err
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// cell formats one value; byte counts get human units.
+func cell(col string, v any) string {
+	switch x := v.(type) {
+	case int64:
+		if strings.HasSuffix(col, "bytes") {
+			return humanBytes(x)
+		}
+	case []int64:
+		parts := make([]string, len(x))
+		for i, d := range x {
+			parts[i] = fmt.Sprint(d)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case float64:
+		return fmt.Sprintf("%.3g", x)
+	}
+	return fmt.Sprint(v)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/unit, 0
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	for v >= unit && i < len(units)-1 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// WriteJSON prints a result's rows as a JSON array of objects ([] when empty).
+func WriteJSON(w io.Writer, r *engine.Result) error {
+	rows := make([]map[string]any, 0, len(r.Rows))
+	for _, row := range r.Rows {
+		obj := make(map[string]any, len(row))
+		for i, v := range row {
+			obj[r.Columns[i]] = v
+		}
+		rows = append(rows, obj)
+	}
+	enc := json.NewEncoder(w)
+	return enc.Encode(rows)
+}

@@ -1,0 +1,137 @@
+// Package repl is vsdb's interactive shell: line editing and history
+// (chzyer/readline), statements that span lines and end with ';',
+// meta-commands, aligned tables, and errors with a caret under the bad
+// token. It also renders results for the command line.
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/chzyer/readline"
+	"github.com/vsdb/vsdb/engine"
+	"github.com/vsdb/vsdb/query"
+)
+
+// Shell runs statements typed by a person against one DB.
+type Shell struct {
+	DB  *engine.DB
+	Out io.Writer
+	Err io.Writer
+}
+
+const help = `Statements end with ';' and may span lines:
+  SHOW MODELS;
+  SHOW TENSORS [FROM m] [WHERE layer = '...' [AND ...]];
+  GET m:tensor.name;
+  FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 0.5, 0.5 [INTO new_model];
+  EXPLAIN <statement>;
+Meta-commands: .help  .quit (or Ctrl-D)
+`
+
+// HistoryFile is where the shell keeps its history:
+// $XDG_STATE_HOME/vsdb/history, else ~/.local/state/vsdb/history.
+func HistoryFile() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	dir = filepath.Join(dir, "vsdb")
+	if os.MkdirAll(dir, 0o700) != nil {
+		return ""
+	}
+	return filepath.Join(dir, "history")
+}
+
+// Run reads statements until EOF or .quit.
+func (s *Shell) Run() error {
+	rl, err := readline.NewEx(&readline.Config{
+		Prompt:          "vsdb> ",
+		HistoryFile:     HistoryFile(),
+		InterruptPrompt: "^C",
+		EOFPrompt:       "",
+	})
+	if err != nil {
+		return fmt.Errorf("vsdb: cannot start the shell: %w", err)
+	}
+	defer rl.Close()
+	fmt.Fprintf(s.Out, "vsdb shell on %s — .help for help, Ctrl-D to quit\n", s.DB.Dir())
+	var pending strings.Builder
+	for {
+		line, err := rl.Readline()
+		if errors.Is(err, readline.ErrInterrupt) {
+			pending.Reset()
+			rl.SetPrompt("vsdb> ")
+			continue
+		}
+		if err != nil { // io.EOF
+			return nil
+		}
+		if pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
+			if s.meta(strings.TrimSpace(line)) {
+				return nil
+			}
+			continue
+		}
+		pending.WriteString(line + "\n")
+		stmt := strings.TrimSpace(pending.String())
+		if stmt == "" || !strings.HasSuffix(stmt, ";") {
+			if stmt != "" {
+				rl.SetPrompt("   ...> ")
+			} else {
+				pending.Reset()
+			}
+			continue
+		}
+		pending.Reset()
+		rl.SetPrompt("vsdb> ")
+		s.Exec(stmt)
+	}
+}
+
+// meta runs a meta-command; it reports whether the shell should exit.
+func (s *Shell) meta(cmd string) bool {
+	switch strings.Fields(cmd)[0] {
+	case ".quit", ".exit":
+		return true
+	case ".help":
+		fmt.Fprint(s.Out, help)
+	default:
+		fmt.Fprintf(s.Err, "vsdb: unknown meta-command %s (try .help)\n", cmd)
+	}
+	return false
+}
+
+// Exec runs one statement, printing its result or its error. Ctrl-C
+// cancels the statement, not the shell.
+func (s *Shell) Exec(stmt string) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := s.DB.Query(ctx, stmt)
+	if err != nil {
+		PrintError(s.Err, err)
+		return
+	}
+	if err := WriteTable(s.Out, res); err != nil {
+		PrintError(s.Err, err)
+	}
+}
+
+// PrintError prints an error; statement errors get the caret picture.
+func PrintError(w io.Writer, err error) {
+	fmt.Fprintln(w, err)
+	var qe *query.Error
+	if errors.As(err, &qe) {
+		fmt.Fprintln(w, qe.Caret())
+	}
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, vet, the Go tests under the race detector
+# (including the layering test, the kill test and, with numpy and
+# safetensors from .venv, the Python interop tests), then the shared
+# bad-input cases through the real command line.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source scripts/pyenv.sh
+export VSDB_PYTHON="$PYTHON"
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+echo "== shared bad-input cases"
+mkdir -p bin
+go build -o bin/vsdb ./cmd/vsdb
+cases="$root/../shared/cases"
+if [ -f "$cases/check.py" ]; then
+  python3 "$cases/check.py" bin/vsdb "$cases"
+elif [ -n "${CI:-}" ]; then
+  echo "missing $cases: CI must provide ../shared"; exit 1
+else
+  echo "skipped: $cases not found"
+fi
