@@ -17,6 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM"
 echo "date:    $(date -u)"
 echo "go:      $(go version)"
+echo "load:    $(cut -d" " -f1-3 /proc/loadavg) (1, 5, 15 min averages; other work on the machine skews timings)"
 
 go build -o "$tmp/fusekernel" ./bench/fusekernel
 "$tmp/fusekernel" -iters "$ITERS" >"$tmp/parallel.json"

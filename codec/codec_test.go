@@ -88,3 +88,17 @@ func FuzzLosslessDecode(f *testing.F) {
 		_ = Lossless{}.Decode(make([]byte, 4*n), enc, 4)
 	})
 }
+
+func TestLosslessFallsBackToRaw(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	raw := make([]byte, 4096)
+	for i := range raw {
+		raw[i] = byte(r.Uint32())
+	}
+	for _, in := range [][]byte{raw, raw[:8]} {
+		enc, _ := Lossless{}.Encode(nil, in, 4)
+		if len(enc) != len(in)+2 {
+			t.Errorf("incompressible %d bytes stored in %d, want %d", len(in), len(enc), len(in)+2)
+		}
+	}
+}

@@ -22,6 +22,9 @@ import (
 //
 // Plane p holds byte p of every element; its decoded length is
 // len(raw)/elemSize. len is the stored length of the plane.
+//
+// When that layout would not be smaller than the input (tiny or random
+// chunks), the chunk is stored as version, a zero byte, then the raw bytes.
 type Lossless struct{}
 
 func init() { register(Lossless{}) }
@@ -43,6 +46,7 @@ func (Lossless) Encode(dst, raw []byte, elemSize int) ([]byte, error) {
 	}
 	n := len(raw) / elemSize
 	planes := splitPlanes(raw, elemSize, n)
+	start := len(dst)
 	dst = append(dst, losslessVersion, byte(elemSize))
 	bodies := make([][]byte, elemSize)
 	for p, plane := range planes {
@@ -54,6 +58,13 @@ func (Lossless) Encode(dst, raw []byte, elemSize int) ([]byte, error) {
 		bodies[p] = z
 		dst = append(dst, mode)
 		dst = binary.AppendUvarint(dst, uint64(len(z)))
+	}
+	size := len(dst) - start
+	for _, b := range bodies {
+		size += len(b)
+	}
+	if size >= len(raw)+2 {
+		return append(append(dst[:start], losslessVersion, 0), raw...), nil
 	}
 	for _, b := range bodies {
 		dst = append(dst, b...)
@@ -95,6 +106,13 @@ var errCorrupt = errors.New("vsdb: lossless chunk is corrupt")
 
 // Decode implements Codec.
 func (Lossless) Decode(raw, enc []byte, elemSize int) error {
+	if len(enc) >= 2 && enc[0] == losslessVersion && enc[1] == 0 {
+		if len(enc)-2 != len(raw) {
+			return fmt.Errorf("%w: raw chunk of %d bytes, want %d", errCorrupt, len(enc)-2, len(raw))
+		}
+		copy(raw, enc[2:])
+		return nil
+	}
 	if len(enc) < 2 || enc[0] != losslessVersion || int(enc[1]) != elemSize || elemSize < 1 || len(raw)%elemSize != 0 {
 		return fmt.Errorf("%w: bad header", errCorrupt)
 	}

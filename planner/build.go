@@ -40,4 +40,3 @@ func Build(src string, stmt query.Statement, cat Catalog) (*Plan, error) {
 	}
 	return p, nil
 }
-

@@ -189,9 +189,11 @@ func matchKeys(src string, sels []*selection) ([]FuseGroup, error) {
 			}
 			g.In = append(g.In, t)
 		}
-		if err := checkFusable(src, sels, g); err != nil {
+		copyOnly, err := checkFusable(src, sels, g)
+		if err != nil {
 			return nil, err
 		}
+		g.Copy = copyOnly
 		g.Out = OutTensor{Name: first.Name, DType: outDType(g.In), Shape: first.Shape}
 		g.Elems, _ = first.Shape.Elements()
 		groups = append(groups, g)
@@ -199,19 +201,17 @@ func matchKeys(src string, sels []*selection) ([]FuseGroup, error) {
 	return groups, nil
 }
 
-// checkFusable lets non-float tensors through only as copies: every input
-// must have that same dtype (equality of values is checked when running).
-func checkFusable(src string, sels []*selection, g FuseGroup) error {
+// checkFusable lets non-float tensors through only as copies (it reports
+// whether the group is one): every input must have that same dtype, and
+// equality of values is checked when running.
+func checkFusable(src string, sels []*selection, g FuseGroup) (bool, error) {
 	float := g.In[0].DType.IsFloat()
 	for i, t := range g.In {
 		if t.DType.IsFloat() != float || (!float && t.DType != g.In[0].DType) {
-			return query.ErrorAt(src, sels[i].sel.Pos, "cannot fuse %s (%s) with %s (%s)", g.In[0].Ref(), g.In[0].DType, t.Ref(), t.DType)
+			return false, query.ErrorAt(src, sels[i].sel.Pos, "cannot fuse %s (%s) with %s (%s)", g.In[0].Ref(), g.In[0].DType, t.Ref(), t.DType)
 		}
 	}
-	if !float {
-		g.Copy = true
-	}
-	return nil
+	return !float, nil
 }
 
 func describeKey(k string) string {
@@ -231,6 +231,7 @@ func chooseIndexes(p *Plan, _ Catalog) (bool, error) {
 	}
 	var rest []query.Predicate
 	for _, pr := range n.Filter {
+		pr.Value = normalizeValue(pr.Field, pr.Value)
 		if pr.Op == query.OpEq && pr.Field != query.FieldName {
 			n.Index = append(n.Index, pr)
 			continue
@@ -239,6 +240,18 @@ func chooseIndexes(p *Plan, _ Catalog) (bool, error) {
 	}
 	n.Filter = rest
 	return len(n.Index) > 0, nil
+}
+
+// normalizeValue spells dtype and codec values the way they are stored
+// (F16, lossless), so users may write them in any case.
+func normalizeValue(field, v string) string {
+	switch field {
+	case query.FieldDType:
+		return strings.ToUpper(v)
+	case query.FieldCodec:
+		return strings.ToLower(v)
+	}
+	return v
 }
 
 // estimateCost fills in FUSE's cost: every input read once, the output

@@ -1,0 +1,36 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkIngestModel ingests the checkpoint named by $VSDB_BENCH_MODEL
+// (bench/ingest_export.sh sets it to the real all-MiniLM-L6-v2).
+func BenchmarkIngestModel(b *testing.B) {
+	path := os.Getenv("VSDB_BENCH_MODEL")
+	if path == "" {
+		b.Skip("set VSDB_BENCH_MODEL to a checkpoint")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []string{"raw", "lossless"} {
+		b.Run(c, func(b *testing.B) {
+			b.SetBytes(fi.Size())
+			for i := 0; i < b.N; i++ {
+				db, err := Open(filepath.Join(b.TempDir(), "s"), Options{Codec: c})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := db.Ingest(context.Background(), path, IngestOptions{Name: "m"}); err != nil {
+					b.Fatal(err)
+				}
+				db.Close()
+			}
+		})
+	}
+}

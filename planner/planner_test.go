@@ -1,0 +1,107 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/vsdb/vsdb/query"
+	"github.com/vsdb/vsdb/tensor"
+)
+
+func ramp(n int, start, step float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = start + step*float32(i)
+	}
+	return v
+}
+
+// fixture is a small two-model catalog shaped like a BERT encoder.
+func fixture() *memStorage {
+	m := newMem()
+	for _, model := range []string{"a", "b"} {
+		off := float32(0)
+		if model == "b" {
+			off = 100
+		}
+		m.add(model, "embeddings.word.weight", tensor.F32, tensor.Shape{8, 4}, ramp(32, off, 1))
+		for l := 0; l < 2; l++ {
+			p := fmt.Sprintf("encoder.layer.%d.", l)
+			m.add(model, p+"attn.weight", tensor.F32, tensor.Shape{4, 4}, ramp(16, off+float32(l), 0.5))
+			m.add(model, p+"attn.bias", tensor.F16, tensor.Shape{4}, ramp(4, off+float32(l), 0.25))
+		}
+		m.add(model, "position_ids", tensor.I64, tensor.Shape{1, 4}, ramp(4, 0, 1))
+	}
+	m.add("c", "encoder.layer.0.attn.weight", tensor.F32, tensor.Shape{2, 8}, ramp(16, 0, 1))
+	return m
+}
+
+// TestPlanner replays testdata/planner: "explain" prints the plan, "run"
+// prints the result table (and values of returned tensors), "error" the
+// error. Regenerate with: go test ./planner -rewrite
+func TestPlanner(t *testing.T) {
+	st := fixture()
+	datadriven.RunTest(t, "testdata/planner", func(t *testing.T, td *datadriven.TestData) string {
+		src := strings.TrimSpace(td.Input)
+		stmt, err := query.Parse(src)
+		if err != nil {
+			return err.Error() + "\n"
+		}
+		p, err := Build(src, stmt, st)
+		if err != nil {
+			return err.Error() + "\n"
+		}
+		switch td.Cmd {
+		case "explain":
+			return Explain(p)
+		case "run":
+			res, err := Run(context.Background(), p, st)
+			if err != nil {
+				return err.Error() + "\n"
+			}
+			return formatResult(res)
+		}
+		t.Fatalf("unknown command %s", td.Cmd)
+		return ""
+	})
+}
+
+func formatResult(r *Result) string {
+	var b strings.Builder
+	b.WriteString(strings.Join(r.Columns, " | ") + "\n")
+	for _, row := range r.Rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			cells[i] = fmt.Sprint(v)
+		}
+		b.WriteString(strings.Join(cells, " | ") + "\n")
+	}
+	for _, t := range r.Tensors {
+		v, _ := t.Float32s()
+		fmt.Fprintf(&b, "tensor %s %s %s %v\n", t.Name, t.DType, t.Shape, v)
+	}
+	return b.String()
+}
+
+func TestLike(t *testing.T) {
+	cases := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"encoder.layer.%", "encoder.layer.3", true},
+		{"%attn%", "encoder.layer.0.attn.weight", true},
+		{"%.bias", "encoder.layer.0.attn.weight", false},
+		{"layer_0", "layer100", false},
+		{"layer_", "layer1", true},
+		{"a*b", "a*b", true},
+		{"a*b", "axxb", false},
+	}
+	for _, c := range cases {
+		if got := like(c.pattern, c.s); got != c.want {
+			t.Errorf("like(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)
+		}
+	}
+}
