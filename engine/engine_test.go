@@ -187,13 +187,13 @@ func TestFuseErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]string{
-		"FUSE m:encoder.layer.0, m:embeddings WEIGHTS 1, 1":                                    `vsdb: 1:6: m:encoder.layer.0 has no parameter "word.weight" matching m:embeddings.word.weight`,
-		"FUSE m:encoder.layer.0.attn.weight, m:encoder.layer.0.attn.bias WEIGHTS 1, 1":          `vsdb: 1:37: shape mismatch: m:encoder.layer.0.attn.weight is F32 [6, 5] but m:encoder.layer.0.attn.bias is F32 [5]`,
-		"FUSE x:encoder.layer.0, m:encoder.layer.1 WEIGHTS 1, 1":                                `vsdb: 1:6: no model "x" (SHOW MODELS lists them)`,
-		"FUSE m:encoder.layer.7, m:encoder.layer.1 WEIGHTS 1, 1":                                `vsdb: 1:6: model "m" has no tensor or layer "encoder.layer.7" (layers: embeddings, encoder.layer.0, encoder.layer.1)`,
-		"FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 1, 1 INTO m":                         `vsdb: 1:61: model "m" already exists; INTO needs a new name`,
-		"FUSE m:encoder.layer.0.attn.weight, m:encoder.layer.1 WEIGHTS 1, 1":                    `vsdb: 1:37: m:encoder.layer.1 is a layer but m:encoder.layer.0.attn.weight is a tensor: FUSE inputs must all be tensors, all layers, or all models`,
-		"GET m:encoder.layer.0":                                                                 `vsdb: 1:5: GET needs one tensor, but m:encoder.layer.0 is a layer of 2 tensors`,
+		"FUSE m:encoder.layer.0, m:embeddings WEIGHTS 1, 1":                            `vsdb: 1:6: m:encoder.layer.0 has no parameter "word.weight" matching m:embeddings.word.weight`,
+		"FUSE m:encoder.layer.0.attn.weight, m:encoder.layer.0.attn.bias WEIGHTS 1, 1": `vsdb: 1:37: shape mismatch: m:encoder.layer.0.attn.weight is F32 [6, 5] but m:encoder.layer.0.attn.bias is F32 [5]`,
+		"FUSE x:encoder.layer.0, m:encoder.layer.1 WEIGHTS 1, 1":                       `vsdb: 1:6: no model "x" (SHOW MODELS lists them)`,
+		"FUSE m:encoder.layer.7, m:encoder.layer.1 WEIGHTS 1, 1":                       `vsdb: 1:6: model "m" has no tensor or layer "encoder.layer.7" (layers: embeddings, encoder.layer.0, encoder.layer.1)`,
+		"FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 1, 1 INTO m":                `vsdb: 1:61: model "m" already exists; INTO needs a new name`,
+		"FUSE m:encoder.layer.0.attn.weight, m:encoder.layer.1 WEIGHTS 1, 1":           `vsdb: 1:37: m:encoder.layer.1 is a layer but m:encoder.layer.0.attn.weight is a tensor: FUSE inputs must all be tensors, all layers, or all models`,
+		"GET m:encoder.layer.0": `vsdb: 1:5: GET needs one tensor, but m:encoder.layer.0 is a layer of 2 tensors`,
 		"FUSE m:encoder.layer.0.attn.weight, m:encoder.layer.0.attn.weight WEIGHTS 1e38, 1e38": `vsdb: FUSE result for encoder.layer.0.attn.weight is +Inf at element 0 (float32 overflow); nothing was written`,
 	}
 	for stmt, want := range cases {
