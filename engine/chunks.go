@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/vsdb/vsdb/codec"
@@ -19,7 +20,9 @@ type chunkSink struct {
 	queue      []*chunkJob
 	depth      int
 	wg         sync.WaitGroup
-	free       sync.Pool
+	free       sync.Pool // raw chunk buffers
+	freeEnc    sync.Pool // encoded chunk buffers
+	isRaw      bool
 
 	// per tensor
 	id       uint32
@@ -42,6 +45,7 @@ type chunkJob struct {
 
 func newChunkSink(load *lsm.Load, c codec.Codec, chunkBytes int64, workers int) *chunkSink {
 	s := &chunkSink{load: load, codec: c, chunkBytes: int(chunkBytes), jobs: make(chan *chunkJob), depth: 2 * workers}
+	_, s.isRaw = c.(codec.Raw)
 	for i := 0; i < workers; i++ {
 		s.wg.Add(1)
 		go s.work()
@@ -52,7 +56,11 @@ func newChunkSink(load *lsm.Load, c codec.Codec, chunkBytes int64, workers int) 
 func (s *chunkSink) work() {
 	defer s.wg.Done()
 	for j := range s.jobs {
-		j.enc, j.err = s.codec.Encode(j.enc[:0], j.raw, j.elemSize)
+		if s.isRaw {
+			j.enc = j.raw // stored as is: no copy
+		} else {
+			j.enc, j.err = s.codec.Encode(j.enc[:0], j.raw, j.elemSize)
+		}
 		close(j.done)
 	}
 }
@@ -79,6 +87,30 @@ func (s *chunkSink) take() []byte {
 		return (*b)[:0]
 	}
 	return make([]byte, 0, s.chunkBytes)
+}
+
+// ReadFrom reads the tensor's bytes straight into chunk buffers.
+func (s *chunkSink) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for {
+		start := len(s.buf)
+		n, err := io.ReadFull(r, s.buf[start:s.chunkBytes])
+		s.buf = s.buf[:start+n]
+		s.rawCRC = codec.UpdateChecksum(s.rawCRC, s.buf[start:])
+		s.raw += int64(n)
+		total += int64(n)
+		if len(s.buf) == s.chunkBytes {
+			if serr := s.submit(); serr != nil {
+				return total, serr
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // Write accepts the next raw bytes of the tensor.
@@ -108,6 +140,9 @@ func (s *chunkSink) submit() error {
 		}
 	}
 	j := &chunkJob{raw: s.buf, elemSize: s.elemSize, done: make(chan struct{})}
+	if b, ok := s.freeEnc.Get().(*[]byte); ok && !s.isRaw {
+		j.enc = *b
+	}
 	s.queue = append(s.queue, j)
 	s.jobs <- j
 	s.buf = s.take()
@@ -118,8 +153,7 @@ func (s *chunkSink) drainOne() error {
 	j := s.queue[0]
 	s.queue = s.queue[1:]
 	<-j.done
-	raw := j.raw
-	s.free.Put(&raw)
+	defer s.recycle(j)
 	if j.err != nil {
 		return fmt.Errorf("vsdb: encoding chunk %d: %w", s.idx, j.err)
 	}
@@ -130,6 +164,15 @@ func (s *chunkSink) drainOne() error {
 	s.stored += int64(len(j.enc))
 	s.idx++
 	return nil
+}
+
+// recycle returns a finished job's buffers to the pools.
+func (s *chunkSink) recycle(j *chunkJob) {
+	raw, enc := j.raw, j.enc
+	s.free.Put(&raw)
+	if !s.isRaw && enc != nil {
+		s.freeEnc.Put(&enc)
+	}
 }
 
 // end flushes the tensor's last chunk and waits for all of its chunks.

@@ -4,11 +4,12 @@
 // Every kernel makes a single pass over memory: each input is read once and
 // the output is written once, so a k-input sum moves (k+1)·4·n bytes. On
 // amd64 with AVX2 and FMA the inner loops are hand-written assembly; large
-// outputs (working set above ntMinBytes) are written with non-temporal
-// stores (VMOVNTPS, then SFENCE) after a short scalar-width prefix that
-// aligns the output to a cache line, so that streaming results do not
-// evict the inputs or pay a read-for-ownership. Other platforms, CPUs
-// without AVX2+FMA, and builds with the purego tag use the portable Go loops.
+// outputs (inputs plus output of 32 MB or more) are written with non-temporal
+// stores (VMOVNTPS, then SFENCE) after a short prefix, written with
+// ordinary stores, that aligns the output to a cache line, so that streaming
+// results do not evict the inputs or pay a read-for-ownership. Other
+// platforms, CPUs without AVX2+FMA, and builds with the purego tag use the
+// portable Go loops.
 //
 // # Numeric behaviour
 //

@@ -96,7 +96,7 @@ func alloc(n int, huge bool) []float32 {
 		mem, err := syscall.Mmap(-1, 0, 4*n, syscall.PROT_READ|syscall.PROT_WRITE,
 			syscall.MAP_PRIVATE|syscall.MAP_ANON)
 		if err == nil {
-			_ = syscall.Madvise(mem, 14) // MADV_HUGEPAGE; a hint only
+			_ = syscall.Madvise(mem, syscall.MADV_HUGEPAGE) // a hint only
 			return unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), n)
 		}
 	}
