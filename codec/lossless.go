@@ -4,37 +4,45 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
+	"sync"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/compress/huff0"
 )
 
-// Lossless splits each element into byte planes (all first bytes, then all
-// second bytes, ...) so that the sign/exponent byte of floats, which takes
-// few distinct values, forms its own stream; each plane is compressed with
-// zstd, or kept raw when zstd does not make it at least 1/64 smaller.
+// Lossless is vsdb's bit-exact codec for tensors, after ZipNN: each float's
+// bits are rotated left by one so that the whole exponent sits in the top
+// byte (the sign moves to the bottom bit), the elements are split into byte
+// planes (all top bytes, all next bytes, ...), and each plane is
+// Huffman-coded in 64 KiB blocks (klauspost/compress huff0). Exponents take
+// few distinct values and compress well; near-random mantissa bytes fall
+// back to raw block by block.
 //
 // Layout (version 1):
 //
-//	+---------+----------+-------------------------------------+-----------+
-//	| version | elemSize | elemSize × (mode byte, uvarint len) | planes... |
-//	|   0x01  |  1 byte  |  mode 0 = raw, 1 = zstd             |           |
-//	+---------+----------+-------------------------------------+-----------+
+//	+------+----------+--------+----------------------------------------+
+//	| 0x01 | elemSize | rotate | planes: for plane p = 0 .. elemSize-1, |
+//	|      |          |  0 / 1 | for each 64 KiB block of the plane:    |
+//	|      |          |        |   mode byte, uvarint len, len bytes    |
+//	+------+----------+--------+----------------------------------------+
 //
-// Plane p holds byte p of every element; its decoded length is
-// len(raw)/elemSize. len is the stored length of the plane.
-//
-// When that layout would not be smaller than the input (tiny or random
-// chunks), the chunk is stored as version, a zero byte, then the raw bytes.
+// Plane p holds byte p (little-endian) of every element, after rotation.
+// Block modes: 0 raw, 1 huff0 4-stream, 2 run (one byte repeated; len 1).
+// A chunk that would not shrink is stored as 0x01, 0x00, then the raw bytes.
+// elemSize 1 has one plane and no rotation.
 type Lossless struct{}
 
 func init() { register(Lossless{}) }
 
-const losslessVersion = 1
-
-var (
-	zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	zdec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
+const (
+	losslessVersion = 1
+	planeBlock      = 64 << 10
+	modeRaw         = 0
+	modeHuff        = 1
+	modeRun         = 2
 )
+
+var scratches = sync.Pool{New: func() any { return &huff0.Scratch{} }}
 
 // Name implements Codec.
 func (Lossless) Name() string { return "lossless" }
@@ -44,62 +52,107 @@ func (Lossless) Encode(dst, raw []byte, elemSize int) ([]byte, error) {
 	if elemSize < 1 || elemSize > 8 || len(raw)%elemSize != 0 {
 		return nil, fmt.Errorf("vsdb: lossless: %d bytes do not split into %d-byte elements", len(raw), elemSize)
 	}
-	n := len(raw) / elemSize
-	planes := splitPlanes(raw, elemSize, n)
 	start := len(dst)
-	dst = append(dst, losslessVersion, byte(elemSize))
-	bodies := make([][]byte, elemSize)
-	for p, plane := range planes {
-		z := zenc.EncodeAll(plane, nil)
-		mode := byte(1)
-		if len(z) >= n-n/64 {
-			z, mode = plane, 0
-		}
-		bodies[p] = z
-		dst = append(dst, mode)
-		dst = binary.AppendUvarint(dst, uint64(len(z)))
+	rotate := elemSize == 2 || elemSize == 4 || elemSize == 8
+	dst = append(dst, losslessVersion, byte(elemSize), b2u(rotate))
+	n := len(raw) / elemSize
+	buf := make([]byte, len(raw))
+	splitPlanes(buf, raw, elemSize, n, rotate)
+	s := scratches.Get().(*huff0.Scratch)
+	defer scratches.Put(s)
+	for p := 0; p < elemSize; p++ {
+		dst = encodePlane(dst, buf[p*n:(p+1)*n], s)
 	}
-	size := len(dst) - start
-	for _, b := range bodies {
-		size += len(b)
-	}
-	if size >= len(raw)+2 {
+	if len(dst)-start >= len(raw)+2 {
 		return append(append(dst[:start], losslessVersion, 0), raw...), nil
-	}
-	for _, b := range bodies {
-		dst = append(dst, b...)
 	}
 	return dst, nil
 }
 
-func splitPlanes(raw []byte, k, n int) [][]byte {
-	buf := make([]byte, len(raw))
-	planes := make([][]byte, k)
-	for p := range planes {
-		planes[p] = buf[p*n : (p+1)*n]
+func b2u(b bool) byte {
+	if b {
+		return 1
 	}
-	switch k {
-	case 1:
-		copy(buf, raw)
-	case 2:
-		p0, p1 := planes[0], planes[1]
-		for i := 0; i < n; i++ {
-			p0[i], p1[i] = raw[2*i], raw[2*i+1]
+	return 0
+}
+
+func encodePlane(dst, plane []byte, s *huff0.Scratch) []byte {
+	for len(plane) > 0 {
+		blk := plane[:min(planeBlock, len(plane))]
+		plane = plane[len(blk):]
+		s.Reuse = huff0.ReusePolicyNone
+		h, _, err := huff0.Compress4X(blk, s)
+		switch {
+		case errors.Is(err, huff0.ErrUseRLE):
+			dst = append(dst, modeRun, 1, blk[0])
+		case err != nil || len(h) >= len(blk):
+			dst = append(dst, modeRaw)
+			dst = binary.AppendUvarint(dst, uint64(len(blk)))
+			dst = append(dst, blk...)
+		default:
+			dst = append(dst, modeHuff)
+			dst = binary.AppendUvarint(dst, uint64(len(h)))
+			dst = append(dst, h...)
 		}
-	case 4:
-		p0, p1, p2, p3 := planes[0], planes[1], planes[2], planes[3]
+	}
+	return dst
+}
+
+// splitPlanes writes plane p of raw (n elements of k bytes) to buf[p*n:].
+func splitPlanes(buf, raw []byte, k, n int, rotate bool) {
+	switch {
+	case k == 4 && rotate:
+		p0, p1, p2, p3 := buf[:n], buf[n:2*n], buf[2*n:3*n], buf[3*n:4*n]
 		for i := 0; i < n; i++ {
-			e := raw[4*i : 4*i+4 : 4*i+4]
-			p0[i], p1[i], p2[i], p3[i] = e[0], e[1], e[2], e[3]
+			v := bits.RotateLeft32(binary.LittleEndian.Uint32(raw[4*i:]), 1)
+			p0[i], p1[i], p2[i], p3[i] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		}
+	case k == 2 && rotate:
+		p0, p1 := buf[:n], buf[n:2*n]
+		for i := 0; i < n; i++ {
+			v := bits.RotateLeft16(binary.LittleEndian.Uint16(raw[2*i:]), 1)
+			p0[i], p1[i] = byte(v), byte(v>>8)
 		}
 	default:
 		for i := 0; i < n; i++ {
+			e := raw[i*k : i*k+k]
+			if rotate { // k == 8
+				var tmp [8]byte
+				binary.LittleEndian.PutUint64(tmp[:], bits.RotateLeft64(binary.LittleEndian.Uint64(e), 1))
+				e = tmp[:]
+			}
 			for p := 0; p < k; p++ {
-				planes[p][i] = raw[i*k+p]
+				buf[p*n+i] = e[p]
 			}
 		}
 	}
-	return planes
+}
+
+// joinPlanes is the inverse of splitPlanes.
+func joinPlanes(raw, buf []byte, k, n int, rotate bool) {
+	switch {
+	case k == 4 && rotate:
+		p0, p1, p2, p3 := buf[:n], buf[n:2*n], buf[2*n:3*n], buf[3*n:4*n]
+		for i := 0; i < n; i++ {
+			v := uint32(p0[i]) | uint32(p1[i])<<8 | uint32(p2[i])<<16 | uint32(p3[i])<<24
+			binary.LittleEndian.PutUint32(raw[4*i:], bits.RotateLeft32(v, -1))
+		}
+	case k == 2 && rotate:
+		p0, p1 := buf[:n], buf[n:2*n]
+		for i := 0; i < n; i++ {
+			binary.LittleEndian.PutUint16(raw[2*i:], bits.RotateLeft16(uint16(p0[i])|uint16(p1[i])<<8, -1))
+		}
+	default:
+		for i := 0; i < n; i++ {
+			e := raw[i*k : i*k+k]
+			for p := 0; p < k; p++ {
+				e[p] = buf[p*n+i]
+			}
+			if rotate {
+				binary.LittleEndian.PutUint64(e, bits.RotateLeft64(binary.LittleEndian.Uint64(e), -1))
+			}
+		}
+	}
 }
 
 var errCorrupt = errors.New("vsdb: lossless chunk is corrupt")
@@ -113,60 +166,82 @@ func (Lossless) Decode(raw, enc []byte, elemSize int) error {
 		copy(raw, enc[2:])
 		return nil
 	}
-	if len(enc) < 2 || enc[0] != losslessVersion || int(enc[1]) != elemSize || elemSize < 1 || len(raw)%elemSize != 0 {
+	if len(enc) < 3 || enc[0] != losslessVersion || int(enc[1]) != elemSize || enc[2] > 1 || elemSize < 1 || len(raw)%elemSize != 0 {
 		return fmt.Errorf("%w: bad header", errCorrupt)
 	}
+	rotate := enc[2] == 1
 	n := len(raw) / elemSize
-	pos := 2
-	modes := make([]byte, elemSize)
-	lens := make([]int, elemSize)
+	buf := make([]byte, len(raw))
+	s := scratches.Get().(*huff0.Scratch)
+	defer scratches.Put(s)
+	pos := 3
 	for p := 0; p < elemSize; p++ {
-		if pos >= len(enc) {
-			return fmt.Errorf("%w: truncated header", errCorrupt)
-		}
-		modes[p] = enc[pos]
-		l, w := binary.Uvarint(enc[pos+1:])
-		if w <= 0 || l > uint64(len(enc)) {
-			return fmt.Errorf("%w: bad plane length", errCorrupt)
-		}
-		lens[p], pos = int(l), pos+1+w
-	}
-	plane := make([]byte, n)
-	for p := 0; p < elemSize; p++ {
-		if pos+lens[p] > len(enc) {
-			return fmt.Errorf("%w: plane %d runs past the end", errCorrupt, p)
-		}
-		if err := decodePlane(plane, enc[pos:pos+lens[p]], modes[p]); err != nil {
+		used, err := decodePlane(buf[p*n:(p+1)*n], enc[pos:], s)
+		if err != nil {
 			return fmt.Errorf("%w: plane %d: %v", errCorrupt, p, err)
 		}
-		pos += lens[p]
-		for i, b := range plane {
-			raw[i*elemSize+p] = b
-		}
+		pos += used
 	}
 	if pos != len(enc) {
 		return fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(enc)-pos)
 	}
+	joinPlanes(raw, buf, elemSize, n, rotate)
 	return nil
 }
 
-func decodePlane(plane, body []byte, mode byte) error {
-	switch mode {
-	case 0:
-		if len(body) != len(plane) {
-			return fmt.Errorf("raw plane of %d bytes, want %d", len(body), len(plane))
+// decodePlane fills plane from the blocks at the start of enc and returns
+// how many bytes of enc they took.
+func decodePlane(plane, enc []byte, s *huff0.Scratch) (int, error) {
+	pos := 0
+	for off := 0; off < len(plane); {
+		blk := plane[off:min(len(plane), off+planeBlock)]
+		if pos >= len(enc) {
+			return 0, errors.New("truncated")
 		}
-		copy(plane, body)
-		return nil
-	case 1:
-		out, err := zdec.DecodeAll(body, plane[:0])
+		mode := enc[pos]
+		l, w := binary.Uvarint(enc[pos+1:])
+		if w <= 0 || l > uint64(len(enc)-pos-1-w) {
+			return 0, errors.New("bad block length")
+		}
+		body := enc[pos+1+w : pos+1+w+int(l)]
+		if err := decodeBlock(blk, body, mode, s); err != nil {
+			return 0, err
+		}
+		pos += 1 + w + int(l)
+		off += len(blk)
+	}
+	return pos, nil
+}
+
+func decodeBlock(blk, body []byte, mode byte, s *huff0.Scratch) error {
+	switch mode {
+	case modeRaw:
+		if len(body) != len(blk) {
+			return fmt.Errorf("raw block of %d bytes, want %d", len(body), len(blk))
+		}
+		copy(blk, body)
+	case modeRun:
+		if len(body) != 1 {
+			return errors.New("bad run block")
+		}
+		for i := range blk {
+			blk[i] = body[0]
+		}
+	case modeHuff:
+		s.MaxDecodedSize = len(blk)
+		sc, rest, err := huff0.ReadTable(body, s)
 		if err != nil {
 			return err
 		}
-		if len(out) != len(plane) || (len(out) > 0 && &out[0] != &plane[0]) {
-			return fmt.Errorf("decoded %d bytes, want %d", len(out), len(plane))
+		out, err := sc.Decoder().Decompress4X(blk[:0:len(blk)], rest)
+		if err != nil {
+			return err
 		}
-		return nil
+		if len(out) != len(blk) {
+			return fmt.Errorf("block decoded to %d bytes, want %d", len(out), len(blk))
+		}
+	default:
+		return fmt.Errorf("unknown block mode %d", mode)
 	}
-	return fmt.Errorf("unknown plane mode %d", mode)
+	return nil
 }

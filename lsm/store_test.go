@@ -1,0 +1,132 @@
+package lsm
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/vsdb/vsdb/codec"
+)
+
+// load writes a model of one raw F32 tensor of the given bytes, chunked in 8s.
+func load(t *testing.T, s *Store, name string, raw []byte) {
+	t.Helper()
+	l, err := s.BeginLoad(name, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := l.NewTensor()
+	rec := TensorRecord{ID: id, Name: "layers.0.w", Layer: "layers.0", Param: "w", DType: "F32", Shape: []int64{int64(len(raw) / 4)},
+		Codec: "raw", RawBytes: int64(len(raw)), Stored: int64(len(raw)), ChunkBytes: 8, RawCRC: codec.Checksum(raw)}
+	for i := 0; i*8 < len(raw); i++ {
+		chunk := raw[i*8 : min(len(raw), i*8+8)]
+		if err := l.PutChunk(id, i, chunk); err != nil {
+			t.Fatal(err)
+		}
+		rec.ChunkCRCs = append(rec.ChunkCRCs, codec.Checksum(chunk))
+	}
+	l.AddTensor(rec)
+	if err := l.Commit(context.Background(), ModelRecord{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkClean(t *testing.T, s *Store) {
+	t.Helper()
+	r := s.Reader()
+	defer r.Close()
+	ps, err := r.Check("")
+	if err != nil || len(ps) > 0 {
+		t.Fatalf("check: %v %v", err, ps)
+	}
+}
+
+func TestCorruptChunkIsDetected(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	load(t, s, "m", []byte("0123456789abcdefghij0123"))
+	checkClean(t, s)
+	// Flip one byte of chunk 1 behind the store's back.
+	if err := s.db.Set(KeyChunk(0, 1), []byte("89abcdeX"), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Reader()
+	defer r.Close()
+	ps, err := r.Check("")
+	if err != nil || len(ps) != 1 || !strings.Contains(ps[0].String(), "chunk 1 fails its checksum") {
+		t.Fatalf("check after corruption: %v %v", err, ps)
+	}
+	rec, _, _ := r.TensorByName(0, "layers.0.w")
+	if _, err := r.Chunk(&rec, 1, nil); err == nil || !strings.Contains(err.Error(), `tensor "layers.0.w": chunk 1 fails its checksum`) {
+		t.Fatalf("corrupt chunk read: %v", err)
+	}
+}
+
+func TestUncommittedLoadIsRemovedAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, s, "keep", []byte("01234567"))
+	l, err := s.BeginLoad("lost", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := l.NewTensor()
+	l.PutChunk(id, 0, []byte("abcdefgh"))
+	l.sst.Close()
+	// Ingest the chunks as a crash between Ingest and the final commit would leave them.
+	if err := s.db.Ingest(context.Background(), []string{l.sstPath}); err != nil {
+		t.Fatal(err)
+	}
+	s.db.Close() // crash: no commit, no abort
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r := s.Reader()
+	defer r.Close()
+	if _, found, _ := r.Model("lost"); found {
+		t.Fatal("uncommitted model visible")
+	}
+	if _, closer, err := r.snap.Get(KeyChunk(id, 0)); err == nil {
+		closer.Close()
+		t.Fatal("chunk of the uncommitted load survived reopen")
+	}
+	checkClean(t, s)
+	if _, found, _ := r.Model("keep"); !found {
+		t.Fatal("committed model lost")
+	}
+}
+
+func TestModelNames(t *testing.T) {
+	for name, ok := range map[string]bool{"m": true, "a_b-c9": true, "_x": true, "": false, "9a": false, "a b": false, "../x": false, "a:b": false} {
+		if err := ValidModelName(name); (err == nil) != ok {
+			t.Errorf("ValidModelName(%q) = %v", name, err)
+		}
+	}
+}
+
+func TestCounterMerge(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 5; i++ {
+		if err := s.CountRead(7, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := s.Reader()
+	defer r.Close()
+	if n, err := r.Reads(7); err != nil || n != 10 {
+		t.Fatalf("reads = %d, %v; want 10", n, err)
+	}
+}
