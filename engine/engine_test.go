@@ -242,3 +242,34 @@ func TestSplitName(t *testing.T) {
 		}
 	}
 }
+
+func TestReadsOfCorruptChunksFail(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{ChunkBytes: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := db.Ingest(context.Background(), in, IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := db.Tensors("m")
+	if err := db.store.CorruptChunkForTest(ts[0].ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Tensor("m", ts[0].Name)
+	want := `vsdb: model "m": tensor "embeddings.word.weight": chunk 1 fails its checksum (stored data is corrupt)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("read of a corrupt chunk: %v\nwant %s", err, want)
+	}
+	if _, err := db.Query(context.Background(), "FUSE m:embeddings, m:embeddings WEIGHTS 1, 1"); err == nil || err.Error() != want {
+		t.Fatalf("FUSE over a corrupt chunk: %v", err)
+	}
+	if err := db.Export(context.Background(), "m", filepath.Join(t.TempDir(), "x.safetensors")); err == nil {
+		t.Fatal("export of a corrupt model succeeded")
+	}
+	problems, _ := db.Check("m")
+	if len(problems) != 1 {
+		t.Fatalf("check found %v, want one problem", problems)
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/lsm"
@@ -15,11 +16,11 @@ type tensorReader struct {
 	s     *snapshot
 	rec   lsm.TensorRecord
 	ref   string
+	model string
 	dtype tensor.DType
 	codec codec.Codec
 	cur   int // index of the cached chunk, -1 if none
 	raw   []byte
-	enc   []byte
 }
 
 func (s *snapshot) Open(t TensorInfo) (planner.TensorReader, error) {
@@ -32,7 +33,7 @@ func (s *snapshot) Open(t TensorInfo) (planner.TensorReader, error) {
 		return nil, fmt.Errorf("vsdb: tensor %s: %w", t.Ref(), err)
 	}
 	s.db.store.CountRead(rec.ID, 1)
-	return &tensorReader{s: s, rec: rec, ref: t.Ref(), dtype: t.DType, codec: c, cur: -1}, nil
+	return &tensorReader{s: s, rec: rec, ref: t.Ref(), model: t.Model, dtype: t.DType, codec: c, cur: -1}, nil
 }
 
 func (r *tensorReader) Close() error { return nil }
@@ -45,23 +46,51 @@ func (r *tensorReader) chunk(i int) error {
 	if i < 0 || i >= r.rec.Chunks() {
 		return fmt.Errorf("vsdb: tensor %s: chunk %d out of range", r.ref, i)
 	}
-	enc, err := r.s.r.Chunk(&r.rec, i, r.enc)
-	if err != nil {
-		return fmt.Errorf("vsdb: model %s: %w", r.ref, err)
-	}
-	r.enc = enc
 	n := int(r.rec.ChunkRaw(i))
 	if cap(r.raw) < n {
 		r.raw = make([]byte, n)
 	}
 	r.raw = r.raw[:n]
 	r.cur = -1
-	if err := r.codec.Decode(r.raw, enc, r.dtype.Size()); err != nil {
-		return fmt.Errorf("vsdb: tensor %s: chunk %d: %w", r.ref, i, err)
+	if err := r.decodeInto(r.raw, i); err != nil {
+		return err
 	}
 	r.cur = i
 	return nil
 }
+
+// decodeInto decodes chunk i into dst, which has its exact raw length.
+func (r *tensorReader) decodeInto(dst []byte, i int) error {
+	var decodeErr error
+	err := r.s.r.ChunkFunc(&r.rec, i, func(enc []byte) error {
+		decodeErr = r.codec.Decode(dst, enc, r.dtype.Size())
+		return nil
+	})
+	if err != nil {
+		return inModel(r.model, err)
+	}
+	if decodeErr != nil {
+		return fmt.Errorf("vsdb: tensor %s: chunk %d: %s", r.ref, i, strings.TrimPrefix(decodeErr.Error(), "vsdb: "))
+	}
+	return nil
+}
+
+// inModel prefixes a storage error with the model it concerns, keeping the
+// cause for errors.Is.
+func inModel(model string, err error) error {
+	return &modelError{model: model, err: err}
+}
+
+type modelError struct {
+	model string
+	err   error
+}
+
+func (e *modelError) Error() string {
+	return fmt.Sprintf("vsdb: model %q: %s", e.model, strings.TrimPrefix(e.err.Error(), "vsdb: "))
+}
+
+func (e *modelError) Unwrap() error { return e.err }
 
 // ReadRaw fills dst with raw bytes [off, off+len(dst)).
 func (r *tensorReader) ReadRaw(off int64, dst []byte) error {
@@ -71,6 +100,14 @@ func (r *tensorReader) ReadRaw(off int64, dst []byte) error {
 	cb := r.rec.ChunkBytes
 	for len(dst) > 0 {
 		i := int(off / cb)
+		if n := r.rec.ChunkRaw(i); off == int64(i)*cb && int64(len(dst)) >= n {
+			// A whole chunk: decode straight into the caller's buffer.
+			if err := r.decodeInto(dst[:n], i); err != nil {
+				return err
+			}
+			dst, off = dst[n:], off+n
+			continue
+		}
 		if err := r.chunk(i); err != nil {
 			return err
 		}

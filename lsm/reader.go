@@ -150,19 +150,31 @@ func (r *Reader) IndexValues(kind string) (map[string]*roaring.Bitmap, error) {
 // Chunk reads chunk i of a tensor, verifies its checksum and returns the
 // encoded bytes (appended to dst[:0]).
 func (r *Reader) Chunk(t *TensorRecord, i int, dst []byte) ([]byte, error) {
+	err := r.ChunkFunc(t, i, func(enc []byte) error {
+		dst = append(dst[:0], enc...)
+		return nil
+	})
+	return dst, err
+}
+
+// ChunkFunc verifies chunk i of a tensor and calls fn with its encoded
+// bytes, which are valid only during the call (no copy is made).
+func (r *Reader) ChunkFunc(t *TensorRecord, i int, fn func(enc []byte) error) error {
+	if i < 0 || i >= len(t.ChunkCRCs) {
+		return fmt.Errorf("vsdb: tensor %q: no chunk %d", t.Name, i)
+	}
 	v, closer, err := r.snap.Get(KeyChunk(t.ID, uint32(i)))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, fmt.Errorf("vsdb: tensor %q: chunk %d is missing", t.Name, i)
+		return fmt.Errorf("vsdb: tensor %q: chunk %d is missing", t.Name, i)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("vsdb: tensor %q: chunk %d: %w", t.Name, i, err)
+		return fmt.Errorf("vsdb: tensor %q: chunk %d: %w", t.Name, i, err)
 	}
-	dst = append(dst[:0], v...)
-	closer.Close()
-	if codec.Checksum(dst) != t.ChunkCRCs[i] {
-		return nil, fmt.Errorf("vsdb: tensor %q: chunk %d fails its checksum (stored data is corrupt)", t.Name, i)
+	defer closer.Close()
+	if codec.Checksum(v) != t.ChunkCRCs[i] {
+		return fmt.Errorf("vsdb: tensor %q: chunk %d fails its checksum (stored data is corrupt)", t.Name, i)
 	}
-	return dst, nil
+	return fn(v)
 }
 
 // Reads returns a tensor's access count.

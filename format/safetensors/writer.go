@@ -176,15 +176,21 @@ func write(w io.Writer, entries []Entry, metadata map[string]string, open func(i
 	if _, err := ew.Write(hdr); err != nil {
 		return ckpt.Wrap(err, where, "write header")
 	}
+	// One large buffer: sources that fill it whole (vsdb's chunk readers)
+	// then reach the file with no intermediate copy.
+	buf := make([]byte, copyBuffer)
 	for i, e := range entries {
-		if err := copyTensor(ew, i, e, open, where); err != nil {
+		if err := copyTensor(ew, i, e, open, where, buf); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func copyTensor(ew *errWriter, i int, e Entry, open func(i int) (io.ReadCloser, error), where string) error {
+// copyBuffer is the size of the buffer tensors are copied through.
+const copyBuffer = 1 << 20
+
+func copyTensor(ew *errWriter, i int, e Entry, open func(i int) (io.ReadCloser, error), where string, buf []byte) error {
 	r, err := open(i)
 	if err != nil {
 		return ckpt.Wrap(err, where, "tensor %q: open", e.Name)
@@ -198,7 +204,10 @@ func copyTensor(ew *errWriter, i int, e Entry, open func(i int) (io.ReadCloser, 
 			r.Close()
 		}
 	}()
-	n, err := io.CopyN(ew, r, e.Size)
+	n, err := io.CopyBuffer(ew, io.LimitReader(r, e.Size), buf)
+	if err == nil && n < e.Size {
+		err = io.EOF
+	}
 	switch {
 	case ew.err != nil:
 		return ckpt.Wrap(ew.err, where, "tensor %q: write", e.Name)
