@@ -66,7 +66,7 @@ func (s *Shell) Run() error {
 	}
 	defer rl.Close()
 	fmt.Fprintf(s.Out, "vsdb shell on %s — .help for help, Ctrl-D to quit\n", s.DB.Dir())
-	var pending strings.Builder
+	var pending statementBuffer
 	for {
 		line, err := rl.Readline()
 		if errors.Is(err, readline.ErrInterrupt) {
@@ -77,27 +77,47 @@ func (s *Shell) Run() error {
 		if err != nil { // io.EOF
 			return nil
 		}
-		if pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
+		if pending.Empty() && strings.HasPrefix(strings.TrimSpace(line), ".") {
 			if s.meta(strings.TrimSpace(line)) {
 				return nil
 			}
 			continue
 		}
-		pending.WriteString(line + "\n")
-		stmt := strings.TrimSpace(pending.String())
-		if stmt == "" || !strings.HasSuffix(stmt, ";") {
-			if stmt != "" {
+		stmt, done := pending.Add(line)
+		if !done {
+			if !pending.Empty() {
 				rl.SetPrompt("   ...> ")
-			} else {
-				pending.Reset()
 			}
 			continue
 		}
-		pending.Reset()
 		rl.SetPrompt("vsdb> ")
 		s.Exec(stmt)
 	}
 }
+
+// statementBuffer gathers lines until a statement ends with ';'.
+type statementBuffer struct{ b strings.Builder }
+
+// Add appends a line; it returns the whole statement once it ends with ';'.
+func (p *statementBuffer) Add(line string) (string, bool) {
+	p.b.WriteString(line + "\n")
+	stmt := strings.TrimSpace(p.b.String())
+	if stmt == "" {
+		p.b.Reset()
+		return "", false
+	}
+	if !strings.HasSuffix(stmt, ";") {
+		return "", false
+	}
+	p.b.Reset()
+	return stmt, true
+}
+
+// Empty reports whether no statement is being gathered.
+func (p *statementBuffer) Empty() bool { return p.b.Len() == 0 }
+
+// Reset drops the statement being gathered.
+func (p *statementBuffer) Reset() { p.b.Reset() }
 
 // meta runs a meta-command; it reports whether the shell should exit.
 func (s *Shell) meta(cmd string) bool {

@@ -1,0 +1,74 @@
+package repl
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/vsdb/vsdb/engine"
+)
+
+func TestStatementBuffer(t *testing.T) {
+	var p statementBuffer
+	if _, done := p.Add("   "); done || !p.Empty() {
+		t.Fatal("blank line started a statement")
+	}
+	if _, done := p.Add("FUSE a:x,"); done {
+		t.Fatal("statement ended without ';'")
+	}
+	stmt, done := p.Add("  b:x WEIGHTS 1, 1;")
+	if !done || stmt != "FUSE a:x,\n  b:x WEIGHTS 1, 1;" || !p.Empty() {
+		t.Fatalf("got %q, %v", stmt, done)
+	}
+}
+
+func newShell(t *testing.T) (*Shell, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	db, err := engine.Open(t.TempDir(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var out, errs bytes.Buffer
+	return &Shell{DB: db, Out: &out, Err: &errs}, &out, &errs
+}
+
+func TestExecPrintsTablesAndCarets(t *testing.T) {
+	sh, out, errs := newShell(t)
+	sh.Exec("SHOW MODELS;")
+	if !strings.Contains(out.String(), "model") || !strings.Contains(out.String(), "(0 rows)") {
+		t.Errorf("SHOW MODELS printed %q", out.String())
+	}
+	sh.Exec("FUSE a:x, b:y WEIGHT 1, 1;")
+	want := "vsdb: 1:15: unexpected token \"WEIGHT\" (expected \"WEIGHTS\")\nFUSE a:x, b:y WEIGHT 1, 1;\n              ^\n"
+	if errs.String() != want {
+		t.Errorf("error output:\n%q\nwant\n%q", errs.String(), want)
+	}
+}
+
+func TestMeta(t *testing.T) {
+	sh, out, errs := newShell(t)
+	if sh.meta(".help") || !strings.Contains(out.String(), "FUSE") {
+		t.Errorf(".help printed %q", out.String())
+	}
+	if sh.meta(".nope") || !strings.Contains(errs.String(), "unknown meta-command .nope") {
+		t.Errorf(".nope: %q", errs.String())
+	}
+	if !sh.meta(".quit") {
+		t.Error(".quit did not quit")
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, &engine.Result{Columns: []string{"a"}}); err != nil || strings.TrimSpace(b.String()) != "[]" {
+		t.Fatalf("empty result: %q %v", b.String(), err)
+	}
+	b.Reset()
+	WriteJSON(&b, &engine.Result{Columns: []string{"model", "tensors"}, Rows: [][]any{{"m", 3}}})
+	var rows []map[string]any
+	if err := json.Unmarshal(b.Bytes(), &rows); err != nil || rows[0]["model"] != "m" || rows[0]["tensors"] != 3.0 {
+		t.Fatalf("rows %v, %v", rows, err)
+	}
+}
