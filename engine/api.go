@@ -61,16 +61,36 @@ func (db *DB) DeleteModel(name string) error { return db.store.DeleteModel(name)
 func (db *DB) Export(ctx context.Context, model, path string) error {
 	s := db.snapshot()
 	defer s.Close()
-	m, ok, err := s.r.Model(model)
+	entries, meta, open, err := s.exportSource(ctx, model)
 	if err != nil {
 		return err
 	}
+	return safetensors.WriteFile(path, entries, meta, open)
+}
+
+// ExportTo streams a model as safetensors bytes to w.
+func (db *DB) ExportTo(ctx context.Context, model string, w io.Writer) error {
+	s := db.snapshot()
+	defer s.Close()
+	entries, meta, open, err := s.exportSource(ctx, model)
+	if err != nil {
+		return err
+	}
+	return safetensors.Write(w, entries, meta, open)
+}
+
+// exportSource lists a model's tensors for the safetensors writer.
+func (s *snapshot) exportSource(ctx context.Context, model string) ([]format.Entry, map[string]string, func(int) (io.ReadCloser, error), error) {
+	m, ok, err := s.r.Model(model)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	if !ok {
-		return fmt.Errorf("vsdb: no model %q", model)
+		return nil, nil, nil, fmt.Errorf("vsdb: no model %q", model)
 	}
 	ts, err := s.Tensors(model)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	entries := make([]format.Entry, len(ts))
 	for i, t := range ts {
@@ -86,7 +106,7 @@ func (db *DB) Export(ctx context.Context, model, path string) error {
 		}
 		return &rawStream{r: r.(*tensorReader), size: ts[i].RawBytes}, nil
 	}
-	return safetensors.WriteFile(path, entries, m.Metadata, open)
+	return entries, m.Metadata, open, nil
 }
 
 // rawStream reads a stored tensor's raw bytes as an io.Reader.
@@ -113,6 +133,11 @@ func (s *rawStream) Close() error { return s.r.Close() }
 // Check verifies indexes against records and every chunk's checksums;
 // model "" checks the whole store. It returns one line per problem.
 func (db *DB) Check(model string) ([]string, error) {
+	if model != "" {
+		if _, ok, err := db.model(model); err != nil || !ok {
+			return nil, notFound(model, err)
+		}
+	}
 	r := db.store.Reader()
 	defer r.Close()
 	ps, err := r.Check(model)

@@ -28,6 +28,8 @@ type Options struct {
 	Codec string
 	// Workers is how many goroutines encode chunks. Default GOMAXPROCS.
 	Workers int
+	// MustExist refuses to create a store that does not exist yet.
+	MustExist bool
 	// Storage tunes Pebble; see lsm.Options.
 	Storage lsm.Options
 }
@@ -65,6 +67,7 @@ func Open(dir string, o Options) (*DB, error) {
 	if o.ChunkBytes > 0 {
 		o.Storage.ChunkBytes = o.ChunkBytes
 	}
+	o.Storage.MustExist = o.Storage.MustExist || o.MustExist
 	s, err := lsm.Open(dir, o.Storage)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/query"
 	"github.com/vsdb/vsdb/tensor"
 )
 
@@ -35,6 +36,9 @@ func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelIn
 	name := o.Name
 	if name == "" {
 		name = nameFromPath(path)
+	}
+	if err := query.ValidModelName(name); err != nil {
+		return ModelInfo{}, err
 	}
 	cname := o.Codec
 	if cname == "" {

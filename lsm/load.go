@@ -37,8 +37,8 @@ type Load struct {
 // BeginLoad starts writing model name with at most n tensors. It holds the
 // store's write lock until Commit or Abort.
 func (s *Store) BeginLoad(name string, n int) (*Load, error) {
-	if err := ValidModelName(name); err != nil {
-		return nil, err
+	if name == "" {
+		return nil, fmt.Errorf("vsdb: empty model name")
 	}
 	s.write.Lock()
 	l, err := s.beginLoad(name, n)
@@ -55,7 +55,7 @@ func (s *Store) beginLoad(name string, n int) (*Load, error) {
 	if _, exists, err := r.Model(name); err != nil {
 		return nil, err
 	} else if exists {
-		return nil, fmt.Errorf("vsdb: model %q already exists (DELETE MODEL %s first, or choose another name)", name, name)
+		return nil, fmt.Errorf("vsdb: model %q already exists (delete it with: vsdb delete %s, or choose another name)", name, name)
 	}
 	var seq seqRecord
 	if v, ok, err := r.get(keySeq()); err != nil {
@@ -88,20 +88,6 @@ func (s *Store) beginLoad(name string, n int) (*Load, error) {
 	opts := sstable.WriterOptions{TableFormat: wo, Compression: sstable.NoCompression, MergerName: counterMerger.Name, BlockSize: 32 << 10}
 	l.sst = sstable.NewWriter(objstorageprovider.NewFileWritable(f), opts)
 	return l, nil
-}
-
-// ValidModelName refuses names that cannot be written back in a statement.
-func ValidModelName(name string) error {
-	if name == "" || len(name) > 200 {
-		return fmt.Errorf("vsdb: model name must have 1 to 200 characters")
-	}
-	for i, c := range name {
-		ok := c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9')
-		if !ok {
-			return fmt.Errorf("vsdb: model name %q: use letters, digits, '_' and '-', starting with a letter or '_'", name)
-		}
-	}
-	return nil
 }
 
 // Model is the id of the model being written.

@@ -19,6 +19,8 @@ type Options struct {
 	MemTableBytes uint64
 	// CacheBytes is Pebble's block cache. Default 128 MiB.
 	CacheBytes int64
+	// MustExist refuses to create a store that does not exist yet.
+	MustExist bool
 	// Log receives Pebble's error messages. Default: discarded; info
 	// messages (such as "Found 0 WALs") are always discarded.
 	Log io.Writer

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -25,14 +27,17 @@ type Store struct {
 // ingest that never committed left behind.
 func Open(dir string, o Options) (*Store, error) {
 	o = o.withDefaults()
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
-		return nil, fmt.Errorf("vsdb: cannot create store %s: %w", dir, err)
+	if err := prepareDir(dir, o.MustExist); err != nil {
+		return nil, err
 	}
 	po := o.pebbleOptions()
 	cache := pebble.NewCache(o.CacheBytes)
 	po.Cache = cache
 	db, err := pebble.Open(filepath.Join(dir, "pebble"), po)
 	cache.Unref() // the DB holds its own reference
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) || (err != nil && strings.Contains(err.Error(), "lock held by current process")) {
+		return nil, fmt.Errorf("vsdb: store %s is in use by another vsdb process (an open shell or a running ingest); try again when it ends", dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vsdb: cannot open store %s: %w", dir, err)
 	}
@@ -42,6 +47,54 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// prepareDir checks that dir is (or may become) a store and is writable:
+// Pebble retries a failed flush forever on a read-only folder, so this is
+// found out before opening it.
+func prepareDir(dir string, mustExist bool) error {
+	if dir == "" {
+		return fmt.Errorf("vsdb: no store folder given")
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && mustExist:
+		return fmt.Errorf("vsdb: no store at %s (vsdb ingest creates one)", dir)
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("vsdb: %s is a file, not a vsdb store", dir)
+	case err == nil:
+		if _, perr := os.Stat(filepath.Join(dir, "pebble")); errors.Is(perr, os.ErrNotExist) {
+			if entries, _ := os.ReadDir(dir); len(entries) > 0 && !onlyScratch(entries) {
+				return fmt.Errorf("vsdb: %s is not a vsdb store (it holds other files); choose a new or empty folder", dir)
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		return fmt.Errorf("vsdb: cannot create store %s: %w", dir, err)
+	}
+	for _, sub := range []string{"tmp", "pebble"} {
+		if err := probeWritable(filepath.Join(dir, sub)); err != nil {
+			return fmt.Errorf("vsdb: store %s is not writable: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+func onlyScratch(entries []os.DirEntry) bool {
+	return len(entries) == 1 && entries[0].Name() == "tmp"
+}
+
+// probeWritable creates and removes a file in dir, if dir exists.
+func probeWritable(dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // Close closes the store.

@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -105,14 +106,6 @@ func TestUncommittedLoadIsRemovedAtOpen(t *testing.T) {
 	}
 }
 
-func TestModelNames(t *testing.T) {
-	for name, ok := range map[string]bool{"m": true, "a_b-c9": true, "_x": true, "": false, "9a": false, "a b": false, "../x": false, "a:b": false} {
-		if err := ValidModelName(name); (err == nil) != ok {
-			t.Errorf("ValidModelName(%q) = %v", name, err)
-		}
-	}
-}
-
 func TestCounterMerge(t *testing.T) {
 	s, err := Open(t.TempDir(), Options{})
 	if err != nil {
@@ -129,4 +122,38 @@ func TestCounterMerge(t *testing.T) {
 	if n, err := r.Reads(7); err != nil || n != 10 {
 		t.Fatalf("reads = %d, %v; want 10", n, err)
 	}
+}
+
+func TestOpenRefusals(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/file"
+	os.WriteFile(file, []byte("x"), 0o644)
+	other := dir + "/other"
+	os.MkdirAll(other, 0o755)
+	os.WriteFile(other+"/notes.txt", []byte("x"), 0o644)
+	cases := []struct {
+		dir       string
+		mustExist bool
+		want      string
+	}{
+		{"", false, "vsdb: no store folder given"},
+		{dir + "/missing", true, "vsdb: no store at " + dir + "/missing (vsdb ingest creates one)"},
+		{file, false, "vsdb: " + file + " is a file, not a vsdb store"},
+		{other, false, "vsdb: " + other + " is not a vsdb store (it holds other files); choose a new or empty folder"},
+	}
+	for _, c := range cases {
+		_, err := Open(c.dir, Options{MustExist: c.mustExist})
+		if err == nil || err.Error() != c.want {
+			t.Errorf("Open(%q) = %v, want %s", c.dir, err, c.want)
+		}
+	}
+	s, err := Open(dir+"/new", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir+"/new", Options{})
+	if err == nil || !strings.Contains(err.Error(), "is in use by another vsdb process") {
+		t.Errorf("second open: %v", err)
+	}
+	s.Close()
 }

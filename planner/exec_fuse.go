@@ -31,11 +31,11 @@ func runFuse(ctx context.Context, n *FuseNode, st Storage) (res *Result, err err
 			}
 		}()
 	}
-	f := &fuser{n: n, st: st, w: w, window: max(1, st.ChunkBytes()/4)}
+	f := &fuser{ctx: ctx, n: n, st: st, w: w, window: max(1, st.ChunkBytes()/4)}
 	res = table("name", "dtype", "shape", "elements")
 	for i := range n.Groups {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("vsdb: FUSE cancelled: %w", err)
+			return nil, fmt.Errorf("vsdb: FUSE cancelled")
 		}
 		t, err := f.group(i)
 		if err != nil {
@@ -65,6 +65,7 @@ func fuseSource(n *FuseNode) string {
 }
 
 type fuser struct {
+	ctx    context.Context
 	n      *FuseNode
 	st     Storage
 	w      ModelWriter
@@ -96,6 +97,9 @@ func (f *fuser) group(i int) (_ *tensor.Tensor, err error) {
 		keep = make([]byte, 0, size)
 	}
 	for off := int64(0); off < g.Elems; off += f.window {
+		if err := f.ctx.Err(); err != nil {
+			return nil, fmt.Errorf("vsdb: FUSE cancelled")
+		}
 		n := min(f.window, g.Elems-off)
 		raw, err := f.windowBytes(g, readers, off, int(n))
 		if err != nil {

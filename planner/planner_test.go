@@ -105,3 +105,21 @@ func TestLike(t *testing.T) {
 		}
 	}
 }
+
+func TestFuseInputLimit(t *testing.T) {
+	sels := make([]string, MaxFuseInputs+1)
+	ws := make([]string, MaxFuseInputs+1)
+	for i := range sels {
+		sels[i], ws[i] = "a:encoder.layer.0", "1"
+	}
+	src := "FUSE " + strings.Join(sels, ", ") + " WEIGHTS " + strings.Join(ws, ", ")
+	stmt, err := query.Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(src, stmt, fixture())
+	want := fmt.Sprintf("vsdb: 1:%d: FUSE takes at most %d inputs (%d given)", 6+MaxFuseInputs*len("a:encoder.layer.0, "), MaxFuseInputs, MaxFuseInputs+1)
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}

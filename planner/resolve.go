@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vsdb/vsdb/query"
+	"github.com/vsdb/vsdb/tensor"
 )
 
 // selection is what one selector resolved to.
@@ -21,6 +22,9 @@ func checkTarget(p *Plan, cat Catalog) (bool, error) {
 	n, ok := p.Root.(*FuseNode)
 	if !ok || n.Into == "" {
 		return false, nil
+	}
+	if err := query.ValidModelName(n.Into); err != nil {
+		return false, query.ErrorAt(p.Src, p.fuseStmt().IntoPos, "%s", strings.TrimPrefix(err.Error(), "vsdb: "))
 	}
 	if _, exists, err := cat.Model(n.Into); err != nil {
 		return false, err
@@ -120,12 +124,19 @@ func suggestLayers(all []TensorInfo) string {
 	return " (layers: " + strings.Join(layers, ", ") + ")"
 }
 
+// MaxFuseInputs bounds the inputs of one FUSE: its memory grows with the
+// number of inputs (a few chunks each).
+const MaxFuseInputs = 64
+
 // pairInputs resolves every FUSE selector and matches their tensors: one
 // group per output tensor.
 func pairInputs(p *Plan, cat Catalog) (bool, error) {
 	n, ok := p.Root.(*FuseNode)
 	if !ok {
 		return false, nil
+	}
+	if len(n.Inputs) > MaxFuseInputs {
+		return false, query.ErrorAt(p.Src, n.Inputs[MaxFuseInputs].Pos, "FUSE takes at most %d inputs (%d given)", MaxFuseInputs, len(n.Inputs))
 	}
 	sels := make([]*selection, len(n.Inputs))
 	for i, in := range n.Inputs {
@@ -224,10 +235,13 @@ func describeKey(k string) string {
 func quote(s string) string { return `"` + s + `"` }
 
 // chooseIndexes answers equality predicates of SHOW TENSORS from bitmaps.
-func chooseIndexes(p *Plan, _ Catalog) (bool, error) {
+func chooseIndexes(p *Plan, cat Catalog) (bool, error) {
 	n, ok := p.Root.(*ShowTensorsNode)
 	if !ok {
 		return false, nil
+	}
+	if err := checkShowTensors(p, n, cat); err != nil {
+		return false, err
 	}
 	var rest []query.Predicate
 	for _, pr := range n.Filter {
@@ -240,6 +254,31 @@ func chooseIndexes(p *Plan, _ Catalog) (bool, error) {
 	}
 	n.Filter = rest
 	return len(n.Index) > 0, nil
+}
+
+// checkShowTensors refuses an unknown FROM model and dtype values no
+// tensor can have, pointing at them.
+func checkShowTensors(p *Plan, n *ShowTensorsNode, cat Catalog) error {
+	st, _ := p.Stmt.(*query.ShowTensors)
+	if ex, ok := p.Stmt.(*query.Explain); ok {
+		st, _ = ex.Stmt.(*query.ShowTensors)
+	}
+	if n.Model != "" {
+		if _, ok, err := cat.Model(n.Model); err != nil {
+			return err
+		} else if !ok && st != nil {
+			return query.ErrorAt(p.Src, st.FromPos, "no model %q (SHOW MODELS lists them)", n.Model)
+		}
+	}
+	for _, pr := range n.Filter {
+		if pr.Field != query.FieldDType || pr.Op == query.OpLike {
+			continue
+		}
+		if _, err := tensor.ParseDType(strings.ToUpper(pr.Value)); err != nil {
+			return query.ErrorAt(p.Src, pr.Pos, "%s", strings.TrimPrefix(err.Error(), "vsdb: "))
+		}
+	}
+	return nil
 }
 
 // normalizeValue spells dtype and codec values the way they are stored

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -54,7 +55,22 @@ func cell(col string, v any) string {
 	case float64:
 		return fmt.Sprintf("%.3g", x)
 	}
-	return fmt.Sprint(v)
+	return printable(fmt.Sprint(v))
+}
+
+// maxCell is the widest a table cell is printed.
+const maxCell = 120
+
+// printable escapes control characters (a tensor name may hold a newline)
+// and shortens very long cells so one odd name cannot wreck the table.
+func printable(s string) string {
+	if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		s = strconv.Quote(s)
+	}
+	if r := []rune(s); len(r) > maxCell {
+		s = string(r[:maxCell-1]) + "…"
+	}
+	return s
 }
 
 func humanBytes(n int64) string {

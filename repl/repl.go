@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/chzyer/readline"
@@ -21,9 +22,10 @@ import (
 
 // Shell runs statements typed by a person against one DB.
 type Shell struct {
-	DB  *engine.DB
-	Out io.Writer
-	Err io.Writer
+	DB     *engine.DB
+	Out    io.Writer
+	Err    io.Writer
+	failed int
 }
 
 const help = `Statements end with ';' and may span lines:
@@ -75,7 +77,7 @@ func (s *Shell) Run() error {
 			continue
 		}
 		if err != nil { // io.EOF
-			return nil
+			return s.finish(&pending)
 		}
 		if pending.Empty() && strings.HasPrefix(strings.TrimSpace(line), ".") {
 			if s.meta(strings.TrimSpace(line)) {
@@ -91,8 +93,24 @@ func (s *Shell) Run() error {
 			continue
 		}
 		rl.SetPrompt("vsdb> ")
-		s.Exec(stmt)
+		if !s.Exec(stmt) {
+			s.failed++
+		}
 	}
+}
+
+// finish ends a session at end of input: an unterminated statement is
+// reported, and input that was not typed at a terminal fails if any of its
+// statements failed, as sqlite3 and psql do.
+func (s *Shell) finish(pending *statementBuffer) error {
+	if !pending.Empty() {
+		fmt.Fprintln(s.Err, "vsdb: the last statement does not end with ';' and was not run")
+		s.failed++
+	}
+	if s.failed > 0 && !readline.DefaultIsTerminal() {
+		return fmt.Errorf("vsdb: %d %s failed", s.failed, plural(s.failed, "statement"))
+	}
+	return nil
 }
 
 // statementBuffer gathers lines until a statement ends with ';'.
@@ -132,19 +150,23 @@ func (s *Shell) meta(cmd string) bool {
 	return false
 }
 
-// Exec runs one statement, printing its result or its error. Ctrl-C
-// cancels the statement, not the shell.
-func (s *Shell) Exec(stmt string) {
+// Exec runs one statement, printing its result or its error, and reports
+// whether it succeeded. Ctrl-C cancels the statement, not the shell.
+func (s *Shell) Exec(stmt string) bool {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	// A large FUSE leaves its buffers behind: hand them back to the system
+	// while the shell waits for the next statement.
+	defer debug.FreeOSMemory()
 	res, err := s.DB.Query(ctx, stmt)
+	if err == nil {
+		err = WriteTable(s.Out, res)
+	}
 	if err != nil {
 		PrintError(s.Err, err)
-		return
+		return false
 	}
-	if err := WriteTable(s.Out, res); err != nil {
-		PrintError(s.Err, err)
-	}
+	return true
 }
 
 // PrintError prints an error; statement errors get the caret picture.

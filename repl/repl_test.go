@@ -72,3 +72,13 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatalf("rows %v, %v", rows, err)
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	cases := map[string]string{"plain.name": "plain.name", "a\nb": `"a\nb"`, long: strings.Repeat("x", maxCell-1) + "…"}
+	for in, want := range cases {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%.20q) = %.40q, want %.40q", in, got, want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/vsdb/vsdb/engine"
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/format/safetensors"
+	"github.com/vsdb/vsdb/query"
 	"github.com/vsdb/vsdb/repl"
 )
 
@@ -52,7 +53,7 @@ type queryCmd struct {
 
 type exportCmd struct {
 	Model string `arg:"" help:"Model to export."`
-	Out   string `arg:"" help:"Output .safetensors file."`
+	Out   string `arg:"" help:"Output .safetensors file (- for standard output)."`
 }
 
 type checkCmd struct {
@@ -84,7 +85,10 @@ func run(c *cli, command string) error {
 	if dir == "" {
 		dir = engine.DefaultDir()
 	}
-	db, err := engine.Open(dir, engine.Options{})
+	// Only the shell and ingest create a store; the other commands read or
+	// change one that exists.
+	create := command == "shell" || command == "ingest <path>"
+	db, err := engine.Open(dir, engine.Options{MustExist: !create})
 	if err != nil {
 		return err
 	}
@@ -109,6 +113,9 @@ func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error 
 	case "query <statement>":
 		return runQuery(ctx, db, &c.Query)
 	case "export <model> <out>":
+		if c.Export.Out == "-" {
+			return db.ExportTo(ctx, c.Export.Model, os.Stdout)
+		}
 		return db.Export(ctx, c.Export.Model, c.Export.Out)
 	case "check", "check <model>":
 		return runCheck(db, c.Check.Model)
@@ -120,6 +127,11 @@ func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error 
 }
 
 func runQuery(ctx context.Context, db *engine.DB, q *queryCmd) error {
+	if q.Out != "" {
+		if err := returnsTensors(q.Statement); err != nil {
+			return err
+		}
+	}
 	res, err := db.Query(ctx, q.Statement)
 	if err != nil {
 		return err
@@ -140,6 +152,25 @@ func runQuery(ctx context.Context, db *engine.DB, q *queryCmd) error {
 	}
 	_, err = os.Stdout.Write(buf.Bytes())
 	return err
+}
+
+// returnsTensors refuses --out for statements that return no tensors, before
+// anything runs (FUSE ... INTO would otherwise store a model and then fail).
+func returnsTensors(src string) error {
+	stmt, err := query.Parse(src)
+	if err != nil {
+		return err
+	}
+	switch s := stmt.(type) {
+	case *query.Get:
+		return nil
+	case *query.Fuse:
+		if s.Into == "" {
+			return nil
+		}
+		return fmt.Errorf("vsdb: --out takes the tensors a statement returns; FUSE ... INTO %s stores them instead (export it with: vsdb export %s FILE)", s.Into, s.Into)
+	}
+	return fmt.Errorf("vsdb: --out takes the tensors of GET or FUSE without INTO; this statement returns none")
 }
 
 func writeTensors(path string, res *engine.Result) error {

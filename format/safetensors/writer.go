@@ -38,6 +38,9 @@ func Write(w io.Writer, entries []Entry, metadata map[string]string, open func(i
 // so a failed export leaves nothing at path (and an existing file there
 // untouched). The new file gets mode 0644.
 func WriteFile(path string, entries []Entry, metadata map[string]string, open func(i int) (io.ReadCloser, error)) (err error) {
+	if err := checkTarget(path); err != nil {
+		return err
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -78,6 +81,27 @@ func WriteFile(path string, entries []Entry, metadata map[string]string, open fu
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// checkTarget refuses paths WriteFile must not replace: an empty path,
+// and anything that exists but is not a regular file (a directory, a
+// device such as /dev/null, a socket), which the rename would destroy.
+func checkTarget(path string) error {
+	if path == "" {
+		return ckpt.Errorf("safetensors writer", "no output path given")
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return ckpt.OSError(err, path, "cannot write")
+	case fi.IsDir():
+		return ckpt.Errorf(path, "is a directory; give a file name")
+	case !fi.Mode().IsRegular():
+		return ckpt.Errorf(path, "is not a regular file (a device, pipe or socket); refusing to replace it")
 	}
 	return nil
 }
