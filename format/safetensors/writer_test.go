@@ -257,7 +257,7 @@ func TestWriteFileFailureLeavesNothing(t *testing.T) {
 	// A folder that does not exist, and a path that is a folder.
 	checkErr(t, WriteFile(filepath.Join(dir, "no", "x.safetensors"), nil, nil, nil), "cannot create a temporary file")
 	os.Mkdir(path, 0o755)
-	checkErr(t, WriteFile(path, nil, nil, nil), "cannot rename")
+	checkErr(t, WriteFile(path, nil, nil, nil), "is a directory; give a file name")
 	onlyFiles(t, dir, "out.safetensors")
 }
 
