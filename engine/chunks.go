@@ -20,8 +20,8 @@ type chunkSink struct {
 	queue      []*chunkJob
 	depth      int
 	wg         sync.WaitGroup
-	free       sync.Pool // raw chunk buffers
-	freeEnc    sync.Pool // encoded chunk buffers
+	free       [][]byte // raw chunk buffers (a free list: sync.Pool loses them at every GC)
+	freeEnc    [][]byte // encoded chunk buffers
 	isRaw      bool
 
 	// per tensor
@@ -83,8 +83,10 @@ func (s *chunkSink) begin(id uint32, elemSize int) {
 }
 
 func (s *chunkSink) take() []byte {
-	if b, ok := s.free.Get().(*[]byte); ok {
-		return (*b)[:0]
+	if n := len(s.free); n > 0 {
+		b := s.free[n-1]
+		s.free = s.free[:n-1]
+		return b[:0]
 	}
 	return make([]byte, 0, s.chunkBytes)
 }
@@ -140,8 +142,9 @@ func (s *chunkSink) submit() error {
 		}
 	}
 	j := &chunkJob{raw: s.buf, elemSize: s.elemSize, done: make(chan struct{})}
-	if b, ok := s.freeEnc.Get().(*[]byte); ok && !s.isRaw {
-		j.enc = *b
+	if n := len(s.freeEnc); n > 0 && !s.isRaw {
+		j.enc = s.freeEnc[n-1][:0]
+		s.freeEnc = s.freeEnc[:n-1]
 	}
 	s.queue = append(s.queue, j)
 	s.jobs <- j
@@ -168,10 +171,9 @@ func (s *chunkSink) drainOne() error {
 
 // recycle returns a finished job's buffers to the pools.
 func (s *chunkSink) recycle(j *chunkJob) {
-	raw, enc := j.raw, j.enc
-	s.free.Put(&raw)
-	if !s.isRaw && enc != nil {
-		s.freeEnc.Put(&enc)
+	s.free = append(s.free, j.raw)
+	if !s.isRaw && j.enc != nil {
+		s.freeEnc = append(s.freeEnc, j.enc)
 	}
 }
 
