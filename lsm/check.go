@@ -2,7 +2,6 @@ package lsm
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/vsdb/vsdb/codec"
@@ -60,7 +59,10 @@ func (r *Reader) checkModel(m ModelRecord, seen *roaring.Bitmap) ([]Problem, err
 	for i := range tensors {
 		t := &tensors[i]
 		seen.Add(t.ID)
-		for _, kv := range [][2]string{{"model", strconv.FormatUint(uint64(m.ID), 10)}, {"layer", t.Layer}, {"param", t.Param}, {"dtype", t.DType}, {"codec", t.Codec}} {
+		if t.Model != m.ID {
+			out = append(out, Problem{m.Name, t.Name, fmt.Sprintf("record belongs to model id %d, not %d", t.Model, m.ID)})
+		}
+		for _, kv := range t.indexValues() {
 			bm, err := r.Bitmap(kv[0], kv[1])
 			if err != nil {
 				return nil, err
@@ -108,7 +110,7 @@ func (r *Reader) checkChunks(t *TensorRecord) string {
 // checkIndexesCovered reports bitmap entries that point at no live tensor.
 func (r *Reader) checkIndexesCovered(live *roaring.Bitmap) ([]Problem, error) {
 	var out []Problem
-	for _, kind := range []string{"model", "layer", "param", "dtype", "codec"} {
+	for _, kind := range indexKinds {
 		values, err := r.IndexValues(kind)
 		if err != nil {
 			return nil, err

@@ -2,9 +2,7 @@ package lsm
 
 import (
 	"fmt"
-	"strconv"
 
-	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -26,22 +24,11 @@ func (s *Store) DeleteModel(name string) error {
 	if !ok {
 		return fmt.Errorf("vsdb: no model %q", name)
 	}
-	remove := map[string]*roaring.Bitmap{}
-	drop := func(kind, value string, id uint32) {
-		k := string(KeyIndex(kind, value))
-		if remove[k] == nil {
-			remove[k] = roaring.New()
-		}
-		remove[k].Add(id)
-	}
+	remove := bitmapDelta{}
 	b := s.db.NewBatch()
-	for _, t := range tensors {
-		b.Delete(KeyName(m.ID, t.Name), nil)
-		drop("model", strconv.FormatUint(uint64(m.ID), 10), t.ID)
-		drop("layer", t.Layer, t.ID)
-		drop("param", t.Param, t.ID)
-		drop("dtype", t.DType, t.ID)
-		drop("codec", t.Codec, t.ID)
+	for i := range tensors {
+		b.Delete(KeyName(m.ID, tensors[i].Name), nil)
+		remove.addTensor(&tensors[i])
 	}
 	if err := mergeBitmaps(s, b, nil, remove); err != nil {
 		return err

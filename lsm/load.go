@@ -154,14 +154,7 @@ func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 	m.ID, m.Name, m.Tensors = l.model, l.name, len(l.records)
 	m.FirstTensor, m.EndTensor = l.first, l.end
 	m.Created = time.Now().UTC().Format(time.RFC3339)
-	index := map[string]*roaring.Bitmap{}
-	add := func(kind, value string, id uint32) {
-		k := string(KeyIndex(kind, value))
-		if index[k] == nil {
-			index[k] = roaring.New()
-		}
-		index[k].Add(id)
-	}
+	index := bitmapDelta{}
 	for i := range l.records {
 		t := &l.records[i]
 		m.RawBytes += t.RawBytes
@@ -169,11 +162,7 @@ func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 		rec, _ := json.Marshal(t)
 		b.Set(KeyTensor(t.ID), rec, nil)
 		b.Set(KeyName(l.model, t.Name), u32(nil, t.ID), nil)
-		add("model", strconv.FormatUint(uint64(l.model), 10), t.ID)
-		add("layer", t.Layer, t.ID)
-		add("param", t.Param, t.ID)
-		add("dtype", t.DType, t.ID)
-		add("codec", t.Codec, t.ID)
+		index.addTensor(t)
 	}
 	if err := mergeBitmaps(l.s, b, index, nil); err != nil {
 		return nil, err
@@ -186,7 +175,7 @@ func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 
 // mergeBitmaps ORs add into and removes remove from the stored bitmaps,
 // writing the results into b. The caller holds the write lock.
-func mergeBitmaps(s *Store, b *pebble.Batch, add, remove map[string]*roaring.Bitmap) error {
+func mergeBitmaps(s *Store, b *pebble.Batch, add, remove bitmapDelta) error {
 	r := s.Reader()
 	defer r.Close()
 	keys := map[string]bool{}
