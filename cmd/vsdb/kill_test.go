@@ -19,17 +19,6 @@ import (
 	"github.com/vsdb/vsdb/tensor"
 )
 
-// buildVsdb compiles the command into a temporary folder.
-func buildVsdb(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vsdb")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // bigCheckpoint writes n tensors of size bytes each (float32 noise).
 func bigCheckpoint(t *testing.T, dir string, n int, size int) string {
 	t.Helper()

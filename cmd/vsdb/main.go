@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,6 +89,11 @@ func run(c *cli, command string) error {
 	// Only the shell and ingest create a store; the other commands read or
 	// change one that exists.
 	create := command == "shell" || command == "ingest <path>"
+	if command == "delete <model>" && c.Delete.IfExists {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return nil // nothing to delete
+		}
+	}
 	db, err := engine.Open(dir, engine.Options{MustExist: !create})
 	if err != nil {
 		return err
