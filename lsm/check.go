@@ -110,7 +110,7 @@ func (r *Reader) checkChunks(t *TensorRecord) string {
 // checkIndexesCovered reports bitmap entries that point at no live tensor.
 func (r *Reader) checkIndexesCovered(live *roaring.Bitmap) ([]Problem, error) {
 	var out []Problem
-	for _, kind := range indexKinds {
+	for _, kind := range append(append([]string{}, indexKinds...), accessKinds...) {
 		values, err := r.IndexValues(kind)
 		if err != nil {
 			return nil, err

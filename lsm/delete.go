@@ -33,6 +33,9 @@ func (s *Store) DeleteModel(name string) error {
 	if err := mergeBitmaps(s, b, nil, remove); err != nil {
 		return err
 	}
+	if err := dropFromAccessIndex(s, b, m.FirstTensor, m.EndTensor); err != nil {
+		return err
+	}
 	deleteTensorRange(b, m.FirstTensor, m.EndTensor)
 	b.Delete(KeyModel(name), nil)
 	if err := s.db.Apply(b, pebble.Sync); err != nil {
@@ -41,7 +44,27 @@ func (s *Store) DeleteModel(name string) error {
 	return nil
 }
 
-// CountRead adds n to a tensor's access counter without reading it.
-func (s *Store) CountRead(id uint32, n uint64) error {
-	return s.db.Merge(KeyReads(id), Count(n), pebble.NoSync)
+// dropFromAccessIndex removes tensor ids [first, end) from the tier and
+// reads bitmaps.
+func dropFromAccessIndex(s *Store, b *pebble.Batch, first, end uint32) error {
+	r := s.Reader()
+	defer r.Close()
+	for _, kind := range accessKinds {
+		values, err := r.IndexValues(kind)
+		if err != nil {
+			return err
+		}
+		for v, bm := range values {
+			bm.RemoveRange(uint64(first), uint64(end))
+			key := KeyIndex(kind, v)
+			if bm.IsEmpty() {
+				b.Delete(key, nil)
+				continue
+			}
+			if err := setBitmap(b, key, bm); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

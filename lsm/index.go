@@ -10,6 +10,10 @@ import (
 // bitmap of tensor ids per value.
 var indexKinds = []string{"model", "layer", "param", "dtype", "codec"}
 
+// accessKinds are the access-frequency bitmaps, rebuilt from the read
+// records by RefreshAccessIndex.
+var accessKinds = []string{"tier", "reads"}
+
 // indexValues returns the (kind, value) pairs a tensor is indexed under,
 // in indexKinds order.
 func (t *TensorRecord) indexValues() [][2]string {

@@ -85,7 +85,7 @@ func (s *Store) beginLoad(name string, n int) (*Load, error) {
 		return nil, fmt.Errorf("vsdb: begin ingest of %q: %w", name, err)
 	}
 	wo := s.db.FormatMajorVersion().MaxTableFormat()
-	opts := sstable.WriterOptions{TableFormat: wo, Compression: sstable.NoCompression, MergerName: counterMerger.Name, BlockSize: 32 << 10}
+	opts := sstable.WriterOptions{TableFormat: wo, Compression: sstable.NoCompression, MergerName: readsMerger.Name, BlockSize: 32 << 10}
 	l.sst = sstable.NewWriter(objstorageprovider.NewFileWritable(f), opts)
 	return l, nil
 }

@@ -47,7 +47,7 @@ func (o Options) pebbleOptions() *pebble.Options {
 	po := &pebble.Options{
 		FormatMajorVersion: pebble.FormatNewest, // the zero value is the OLDEST format
 		MemTableSize:       o.MemTableBytes,
-		Merger:             counterMerger,
+		Merger:             readsMerger,
 		Logger:             quietLogger{o.Log},
 	}
 	// Chunks are already encoded by vsdb's codecs: block compression would

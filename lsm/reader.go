@@ -177,11 +177,12 @@ func (r *Reader) ChunkFunc(t *TensorRecord, i int, fn func(enc []byte) error) er
 	return fn(v)
 }
 
-// Reads returns a tensor's access count.
-func (r *Reader) Reads(id uint32) (uint64, error) {
+// Reads returns a tensor's access record (zero if never read).
+func (r *Reader) Reads(id uint32) (Reads, error) {
 	v, ok, err := r.get(KeyReads(id))
-	if err != nil || !ok || len(v) != 8 {
-		return 0, err
+	if err != nil || !ok {
+		return Reads{}, err
 	}
-	return binary.LittleEndian.Uint64(v), nil
+	rd, _ := decodeReads(v)
+	return rd, nil
 }

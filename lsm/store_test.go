@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/vsdb/vsdb/codec"
@@ -119,8 +120,8 @@ func TestCounterMerge(t *testing.T) {
 	}
 	r := s.Reader()
 	defer r.Close()
-	if n, err := r.Reads(7); err != nil || n != 10 {
-		t.Fatalf("reads = %d, %v; want 10", n, err)
+	if rd, err := r.Reads(7); err != nil || rd.Count != 10 || rd.Score < 9.99 || rd.Score > 10 {
+		t.Fatalf("reads = %+v, %v; want count 10, score 10", rd, err)
 	}
 }
 
@@ -156,4 +157,58 @@ func TestOpenRefusals(t *testing.T) {
 		t.Errorf("second open: %v", err)
 	}
 	s.Close()
+}
+
+func TestAccessIndex(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	load(t, s, "a", []byte("01234567")) // tensor id 0
+	load(t, s, "b", []byte("01234567")) // tensor id 1
+	s.CountRead(0, 20)
+	s.CountRead(1, 3)
+	if err := s.RefreshAccessIndex(); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Reader()
+	hot, _ := r.Bitmap("tier", "hot")
+	warm, _ := r.Bitmap("tier", "warm")
+	if hot.String() != "{0}" || warm.String() != "{1}" {
+		t.Errorf("hot %v warm %v", hot, warm)
+	}
+	for _, c := range []struct {
+		n           uint64
+		sure, maybe string
+	}{{10, "{0}", "{}"}, {3, "{0}", "{1}"}, {1, "{0,1}", "{}"}, {16, "{0}", "{}"}, {21, "{}", "{0}"}} {
+		sure, maybe, err := r.ReadsAtLeast(c.n)
+		if err != nil || sure.String() != c.sure || maybe.String() != c.maybe {
+			t.Errorf("ReadsAtLeast(%d) = %v, %v, %v; want %s %s", c.n, sure, maybe, err, c.sure, c.maybe)
+		}
+	}
+	if age, _ := r.AccessIndexAge(); age > time.Minute {
+		t.Errorf("index age %v after a refresh", age)
+	}
+	r.Close()
+	if err := s.DeleteModel("a"); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, s)
+	r = s.Reader()
+	defer r.Close()
+	if hot, _ := r.Bitmap("tier", "hot"); !hot.IsEmpty() {
+		t.Errorf("deleted tensor still hot: %v", hot)
+	}
+}
+
+func TestReadsDecay(t *testing.T) {
+	old := Reads{Count: 4, Score: 4, At: 0}
+	if got := old.ScoreAt(ReadHalfLife); got != 2 {
+		t.Errorf("score after one half-life = %v, want 2", got)
+	}
+	sum := old.add(Reads{Count: 1, Score: 1, At: ReadHalfLife})
+	if sum.Count != 5 || sum.Score != 3 || sum.At != ReadHalfLife {
+		t.Errorf("sum = %+v", sum)
+	}
 }
