@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/vsdb/vsdb/lsm"
 )
@@ -28,6 +29,9 @@ type Options struct {
 	Codec string
 	// Workers is how many goroutines encode chunks. Default GOMAXPROCS.
 	Workers int
+	// CacheBytes bounds the cache of decoded chunks of hot tensors.
+	// Default 256 MiB; negative disables it.
+	CacheBytes int64
 	// MustExist refuses to create a store that does not exist yet.
 	MustExist bool
 	// Storage tunes Pebble; see lsm.Options.
@@ -38,6 +42,7 @@ type Options struct {
 type DB struct {
 	store *lsm.Store
 	opts  Options
+	cache *chunkCache
 }
 
 // DefaultDir is the store used when none is given: $VSDB_DB if set, else
@@ -68,12 +73,52 @@ func Open(dir string, o Options) (*DB, error) {
 		o.Storage.ChunkBytes = o.ChunkBytes
 	}
 	o.Storage.MustExist = o.Storage.MustExist || o.MustExist
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 256 << 20
+	}
 	s, err := lsm.Open(dir, o.Storage)
 	if err != nil {
 		return nil, err
 	}
-	return &DB{store: s, opts: o}, nil
+	db := &DB{store: s, opts: o, cache: newChunkCache(max(0, o.CacheBytes))}
+	if err := db.refreshAccess(accessIndexMaxAge); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return db, nil
 }
+
+// accessIndexMaxAge is how stale the access-frequency bitmaps may be when a
+// store opens or a statement asks for tiers or read counts.
+const accessIndexMaxAge = time.Minute
+
+// refreshAccess rebuilds the tier and read-count bitmaps if they are older
+// than maxAge, and hands the hot set to the cache.
+func (db *DB) refreshAccess(maxAge time.Duration) error {
+	r := db.store.Reader()
+	age, err := r.AccessIndexAge()
+	r.Close()
+	if err != nil {
+		return err
+	}
+	if age > maxAge {
+		if err := db.store.RefreshAccessIndex(); err != nil {
+			return err
+		}
+	}
+	r = db.store.Reader()
+	defer r.Close()
+	hot, err := r.Bitmap("tier", "hot")
+	if err != nil {
+		return err
+	}
+	db.cache.setHot(hot)
+	return nil
+}
+
+// RefreshAccess recomputes the access-frequency tiers and read-count
+// bitmaps now.
+func (db *DB) RefreshAccess() error { return db.refreshAccess(-1) }
 
 // Close closes the store.
 func (db *DB) Close() error { return db.store.Close() }

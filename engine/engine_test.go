@@ -273,3 +273,33 @@ func TestReadsOfCorruptChunksFail(t *testing.T) {
 		t.Fatalf("check found %v, want one problem", problems)
 	}
 }
+
+func TestHotTensorsAreCached(t *testing.T) {
+	db := openTest(t, "lossless")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := db.Ingest(context.Background(), in, IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	const name = "encoder.layer.0.attn.weight"
+	for i := 0; i < 10; i++ {
+		if _, err := db.Tensor("m", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.RefreshAccess(); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := db.Tensor("m", name) // fills the cache
+	hits0, _, _ := db.cache.stats()
+	got, err := db.Tensor("m", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits1, _, used := db.cache.stats()
+	if hits1 <= hits0 || used == 0 {
+		t.Fatalf("hot tensor not served from the cache: hits %d -> %d, %d bytes cached", hits0, hits1, used)
+	}
+	if !bytes.Equal(got.Data, want.Data) {
+		t.Fatal("cached bytes differ")
+	}
+}

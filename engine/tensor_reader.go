@@ -61,6 +61,20 @@ func (r *tensorReader) chunk(i int) error {
 
 // decodeInto decodes chunk i into dst, which has its exact raw length.
 func (r *tensorReader) decodeInto(dst []byte, i int) error {
+	key := chunkKey{r.rec.ID, i}
+	cache := r.s.db.cache
+	if cache.get(key, dst) {
+		return nil
+	}
+	if err := r.decodeStored(dst, i); err != nil {
+		return err
+	}
+	cache.put(key, dst)
+	return nil
+}
+
+// decodeStored reads chunk i from the store and decodes it into dst.
+func (r *tensorReader) decodeStored(dst []byte, i int) error {
 	var decodeErr error
 	err := r.s.r.ChunkFunc(&r.rec, i, func(enc []byte) error {
 		decodeErr = r.codec.Decode(dst, enc, r.dtype.Size())
