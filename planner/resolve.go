@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"github.com/alecthomas/participle/v2/lexer"
 	"sort"
 	"strings"
 
@@ -68,7 +69,7 @@ func resolve(src string, sel query.Selector, cat Catalog) (*selection, error) {
 	if _, ok, err := cat.Model(sel.Model); err != nil {
 		return nil, err
 	} else if !ok {
-		return nil, query.ErrorAt(src, sel.Pos, "no model %q (SHOW MODELS lists them)", sel.Model)
+		return nil, noModel(src, sel.Pos, sel.Model, cat)
 	}
 	all, err := cat.Tensors(sel.Model)
 	if err != nil {
@@ -99,29 +100,43 @@ func resolve(src string, sel query.Selector, cat Catalog) (*selection, error) {
 		}
 	}
 	if len(s.tensors) == 0 {
-		return nil, query.ErrorAt(src, sel.Pos, "model %q has no tensor or layer %q%s", sel.Model, sel.Path, suggestLayers(all))
+		return nil, query.ErrorAt(src, sel.Pos, "model %q has no tensor or layer %q%s", sel.Model, sel.Path, suggestPath(sel.Path, all))
 	}
 	return s, nil
 }
 
-// suggestLayers names a few layers to help with a mistyped selector.
-func suggestLayers(all []TensorInfo) string {
-	seen := map[string]bool{}
-	var layers []string
+// suggestPath proposes the nearest layer or tensor name, else lists a few
+// layers.
+func suggestPath(path string, all []TensorInfo) string {
+	var layers, tensors []string
 	for _, t := range all {
-		if !seen[t.Layer] && t.Layer != "" {
-			seen[t.Layer] = true
-			layers = append(layers, t.Layer)
-		}
+		layers = append(layers, t.Layer)
+		tensors = append(tensors, t.Name)
+	}
+	layers = names(layers)
+	if s := nearest(path, append(append([]string{}, layers...), tensors...)); s != "" && !digitsOnly(path, s) {
+		return " (did you mean " + s + "?)"
 	}
 	if len(layers) == 0 {
 		return ""
 	}
 	sort.Strings(layers)
-	if len(layers) > 4 {
-		layers = append(layers[:4], "...")
+	return " (layers: " + quoteList(layers, 4) + ")"
+}
+
+// noModel is the error for an unknown model name, with the nearest one.
+func noModel(src string, pos lexer.Position, name string, cat Catalog) error {
+	hint := " (SHOW MODELS lists them)"
+	if ms, err := cat.Models(); err == nil {
+		all := make([]string, len(ms))
+		for i, m := range ms {
+			all[i] = m.Name
+		}
+		if s := didYouMean(name, all); s != "" {
+			hint = s
+		}
 	}
-	return " (layers: " + strings.Join(layers, ", ") + ")"
+	return query.ErrorAt(src, pos, "no model %q%s", name, hint)
 }
 
 // MaxFuseInputs bounds the inputs of one FUSE: its memory grows with the
@@ -267,7 +282,7 @@ func checkShowTensors(p *Plan, n *ShowTensorsNode, cat Catalog) error {
 		if _, ok, err := cat.Model(n.Model); err != nil {
 			return err
 		} else if !ok && st != nil {
-			return query.ErrorAt(p.Src, st.FromPos, "no model %q (SHOW MODELS lists them)", n.Model)
+			return noModel(p.Src, st.FromPos, n.Model, cat)
 		}
 	}
 	for _, pr := range n.Filter {
