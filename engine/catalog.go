@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/vsdb/vsdb/lsm"
@@ -30,7 +31,7 @@ func (db *DB) snapshot() *snapshot {
 func (s *snapshot) Close() error { return s.r.Close() }
 
 func modelInfo(m lsm.ModelRecord) ModelInfo {
-	return ModelInfo{Name: m.Name, Tensors: m.Tensors, RawBytes: m.RawBytes, StoredBytes: m.Stored, Source: m.Source, Created: m.Created}
+	return ModelInfo{Name: m.Name, Tensors: m.Tensors, RawBytes: m.RawBytes, StoredBytes: m.Stored, Source: m.Source, Created: m.Created, Metadata: m.Metadata}
 }
 
 func (s *snapshot) Models() ([]ModelInfo, error) {
@@ -93,11 +94,55 @@ func (s *snapshot) info(t *lsm.TensorRecord) (TensorInfo, error) {
 			return TensorInfo{}, err
 		}
 	}
+	reads, err := s.r.Reads(t.ID)
+	if err != nil {
+		return TensorInfo{}, err
+	}
 	return TensorInfo{ID: t.ID, Model: s.name[t.Model], Name: t.Name, Layer: t.Layer, Param: t.Param,
-		DType: dt, Shape: tensor.Shape(t.Shape), Codec: t.Codec, RawBytes: t.RawBytes, StoredBytes: t.Stored}, nil
+		DType: dt, Shape: tensor.Shape(t.Shape), Codec: t.Codec, RawBytes: t.RawBytes, StoredBytes: t.Stored,
+		Reads: reads.Count, Tier: s.tier(t.ID)}, nil
 }
 
-func (s *snapshot) Index(kind, value string) (*roaring.Bitmap, error) { return s.r.Bitmap(kind, value) }
+// tier names a tensor's access tier from the tier bitmaps.
+func (s *snapshot) tier(id uint32) string {
+	for _, t := range []string{"hot", "warm"} {
+		if bm, err := s.r.Bitmap("tier", t); err == nil && bm.Contains(id) {
+			return t
+		}
+	}
+	return "cold"
+}
+
+// Index returns an index bitmap; models are indexed by id, so a model name
+// is translated first (an unknown model has no tensors).
+func (s *snapshot) Index(kind, value string) (*roaring.Bitmap, error) {
+	if kind == "model" {
+		m, ok, err := s.r.Model(value)
+		if err != nil || !ok {
+			return roaring.New(), err
+		}
+		value = strconv.FormatUint(uint64(m.ID), 10)
+	}
+	return s.r.Bitmap(kind, value)
+}
+
+func (s *snapshot) ReadsAbove(n uint64, candidates *roaring.Bitmap) (*roaring.Bitmap, error) {
+	return s.r.ReadsAbove(n, candidates)
+}
+
+// AllTensors is the union of every model's tensor-id range.
+func (s *snapshot) AllTensors() (*roaring.Bitmap, error) {
+	ms, err := s.r.Models()
+	bm := roaring.New()
+	for _, m := range ms {
+		bm.AddRange(uint64(m.FirstTensor), uint64(m.EndTensor))
+	}
+	return bm, err
+}
+
+func (s *snapshot) DeleteModel(model string) error { return s.db.DeleteModel(model) }
+
+func (s *snapshot) Check(model string) ([]string, error) { return s.db.Check(model) }
 
 func (s *snapshot) TensorsByID(ids *roaring.Bitmap) ([]TensorInfo, error) {
 	var recs []lsm.TensorRecord

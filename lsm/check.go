@@ -121,6 +121,13 @@ func (r *Reader) checkIndexesCovered(live *roaring.Bitmap) ([]Problem, error) {
 			}
 		}
 	}
+	counts, err := r.readCounts()
+	if err != nil {
+		return nil, err
+	}
+	if extra := roaring.AndNot(counts.GetExistenceBitmap(), live); !extra.IsEmpty() {
+		out = append(out, Problem{"", "", fmt.Sprintf("read-count index lists %d tensor ids with no record", extra.GetCardinality())})
+	}
 	pending := 0
 	if err := r.scan([]byte{prefixPending}, func(_, _ []byte) error { pending++; return nil }); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package lsm
 
 import (
 	"fmt"
+	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -38,17 +39,32 @@ func (s *Store) DeleteModel(name string) error {
 	}
 	deleteTensorRange(b, m.FirstTensor, m.EndTensor)
 	b.Delete(KeyModel(name), nil)
-	if err := s.db.Apply(b, pebble.Sync); err != nil {
+	if err := s.applyIndexed(b, pebble.Sync); err != nil {
 		return fmt.Errorf("vsdb: delete model %q: %w", name, err)
 	}
 	return nil
 }
 
-// dropFromAccessIndex removes tensor ids [first, end) from the tier and
-// reads bitmaps.
+// dropFromAccessIndex removes tensor ids [first, end) from the tier bitmaps
+// and the read-count index.
 func dropFromAccessIndex(s *Store, b *pebble.Batch, first, end uint32) error {
 	r := s.Reader()
 	defer r.Close()
+	counts, err := r.readCounts()
+	if err != nil {
+		return err
+	}
+	if counts.GetCardinality() > 0 {
+		counts = counts.Clone() // the cached one is shared
+		gone := roaring.New()
+		gone.AddRange(uint64(first), uint64(end))
+		counts.ClearValues(gone)
+		v, err := encodeBSI(counts)
+		if err != nil {
+			return err
+		}
+		b.Set(KeyIndex("reads", "bsi"), v, nil)
+	}
 	for _, kind := range accessKinds {
 		values, err := r.IndexValues(kind)
 		if err != nil {

@@ -11,8 +11,8 @@ import (
 var indexKinds = []string{"model", "layer", "param", "dtype", "codec"}
 
 // accessKinds are the access-frequency bitmaps, rebuilt from the read
-// records by RefreshAccessIndex.
-var accessKinds = []string{"tier", "reads"}
+// records by RefreshAccessIndex (next to the read-count BSI, key "x reads\0bsi").
+var accessKinds = []string{"tier"}
 
 // indexValues returns the (kind, value) pairs a tensor is indexed under,
 // in indexKinds order.

@@ -140,7 +140,7 @@ func (l *Load) Commit(ctx context.Context, m ModelRecord) error {
 	os.Remove(l.sstPath)
 	b, err := l.commitBatch(m)
 	if err == nil {
-		err = l.s.db.Apply(b, pebble.Sync)
+		err = l.s.applyIndexed(b, pebble.Sync)
 	}
 	if err != nil {
 		return l.fail(fmt.Errorf("vsdb: commit of %q: %w", l.name, err))

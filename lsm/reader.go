@@ -13,11 +13,19 @@ import (
 
 // Reader reads one consistent snapshot of the store. Close it when done.
 type Reader struct {
-	snap *pebble.Snapshot
+	snap  *pebble.Snapshot
+	cache *bitmapCache
+	gen   uint64
+	valid bool // the bitmap cache matches this snapshot
 }
 
 // Reader opens a snapshot.
-func (s *Store) Reader() *Reader { return &Reader{snap: s.db.NewSnapshot()} }
+func (s *Store) Reader() *Reader {
+	g1 := s.bitmaps.gen.Load()
+	snap := s.db.NewSnapshot()
+	g2 := s.bitmaps.gen.Load()
+	return &Reader{snap: snap, cache: s.bitmaps, gen: g1, valid: g1 == g2 && g1%2 == 0}
+}
 
 // Close releases the snapshot.
 func (r *Reader) Close() error { return r.snap.Close() }
@@ -119,15 +127,28 @@ func (r *Reader) Tensors(model uint32) ([]TensorRecord, error) {
 	return out, err
 }
 
-// Bitmap returns the index bitmap of tensors whose kind has value (empty if none).
+// Bitmap returns the index bitmap of tensors whose kind has value (empty if
+// none). It may be shared with other readers: never modify it (use
+// roaring.And and friends, which return new bitmaps).
 func (r *Reader) Bitmap(kind, value string) (*roaring.Bitmap, error) {
-	v, ok, err := r.get(KeyIndex(kind, value))
-	bm := roaring.New()
-	if err != nil || !ok {
-		return bm, err
+	key := KeyIndex(kind, value)
+	if r.valid {
+		if bm := r.cache.get(r.gen, string(key)); bm != nil {
+			return bm, nil
+		}
 	}
-	if _, err := bm.FromBuffer(v); err != nil {
-		return nil, fmt.Errorf("vsdb: corrupt %s index %q: %v", kind, value, err)
+	v, ok, err := r.get(key)
+	bm := roaring.New()
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if _, err := bm.FromBuffer(v); err != nil {
+			return nil, fmt.Errorf("vsdb: corrupt %s index %q: %v", kind, value, err)
+		}
+	}
+	if r.valid {
+		r.cache.put(r.gen, string(key), bm)
 	}
 	return bm, nil
 }

@@ -3,11 +3,11 @@ package lsm
 import (
 	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"strconv"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	bsi "github.com/RoaringBitmap/roaring/v2/BitSliceIndexing"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -28,13 +28,9 @@ func (s *Store) CountRead(id uint32, n uint64) error {
 // keyRefreshed holds the time of the last RefreshAccessIndex (Unix seconds).
 func keyRefreshed() []byte { return []byte{prefixSeq, 'r', 'e', 'f'} }
 
-// readsBucket is the index bucket of a read count: bucket k holds tensors
-// read at least 2^k times (k = 0 .. 63).
-func readsBucket(n uint64) int { return bits.Len64(n) - 1 }
-
-// RefreshAccessIndex recomputes the access-frequency bitmaps from the read
-// records: "tier" hot/warm (cold is every other tensor), and "reads" ≥ 2^k
-// buckets. It scans only the read records (one per tensor ever read) and
+// RefreshAccessIndex recomputes the access-frequency indexes from the read
+// records: "tier" hot/warm bitmaps (cold is every other tensor) and a
+// bit-sliced index of read counts. It scans only the read records (one per tensor ever read) and
 // writes the bitmaps in one batch.
 func (s *Store) RefreshAccessIndex() error {
 	s.write.Lock()
@@ -43,7 +39,7 @@ func (s *Store) RefreshAccessIndex() error {
 	r := s.Reader()
 	defer r.Close()
 	hot, warm := roaring.New(), roaring.New()
-	buckets := map[int]*roaring.Bitmap{}
+	counts := bsi.NewDefaultBSI()
 	err := r.scan([]byte{prefixReads}, func(k, v []byte) error {
 		rd, ok := decodeReads(v)
 		if !ok || len(k) != 5 {
@@ -56,12 +52,7 @@ func (s *Store) RefreshAccessIndex() error {
 		case sc >= WarmScore:
 			warm.Add(id)
 		}
-		for b := 0; b <= readsBucket(rd.Count); b++ {
-			if buckets[b] == nil {
-				buckets[b] = roaring.New()
-			}
-			buckets[b].Add(id)
-		}
+		counts.SetValue(uint64(id), int64(min(rd.Count, 1<<62)))
 		return nil
 	})
 	if err != nil {
@@ -75,13 +66,15 @@ func (s *Store) RefreshAccessIndex() error {
 			return err
 		}
 	}
-	for k, bm := range buckets {
-		if err := setBitmap(b, KeyIndex("reads", fmt.Sprintf("%02d", k)), bm); err != nil {
+	if counts.GetCardinality() > 0 {
+		v, err := encodeBSI(counts)
+		if err != nil {
 			return err
 		}
+		b.Set(KeyIndex("reads", "bsi"), v, nil)
 	}
 	b.Set(keyRefreshed(), []byte(strconv.FormatInt(now, 10)), nil)
-	return s.db.Apply(b, pebble.NoSync)
+	return s.applyIndexed(b, pebble.NoSync)
 }
 
 func setBitmap(b *pebble.Batch, key []byte, bm *roaring.Bitmap) error {
@@ -110,24 +103,76 @@ func (r *Reader) AccessIndexAge() (time.Duration, error) {
 	return time.Since(time.Unix(at, 0)), nil
 }
 
-// ReadsAtLeast returns the tensors read at least n times as of the last
-// refresh, and the ids whose count must still be checked exactly (they sit
-// in the bucket that contains n).
-func (r *Reader) ReadsAtLeast(n uint64) (sure, maybe *roaring.Bitmap, err error) {
-	if n == 0 {
-		return nil, nil, fmt.Errorf("vsdb: ReadsAtLeast(0) is every tensor")
+// ReadsAbove returns, among candidates, the tensors read more than n times
+// as of the last RefreshAccessIndex: one bit-sliced index comparison, no
+// per-tensor lookups.
+func (r *Reader) ReadsAbove(n uint64, candidates *roaring.Bitmap) (*roaring.Bitmap, error) {
+	counts, err := r.readCounts()
+	if err != nil || counts.GetCardinality() == 0 {
+		return roaring.New(), err
 	}
-	k := readsBucket(n)
-	lower, err := r.Bitmap("reads", fmt.Sprintf("%02d", k))
+	lo, hi := counts.MinMax(0, bsi.MIN, candidates), counts.MinMax(0, bsi.MAX, candidates)
+	switch {
+	case n > uint64(hi) || n >= 1<<62:
+		return roaring.New(), nil
+	case int64(n) < lo:
+		return roaring.And(counts.GetExistenceBitmap(), candidates), nil
+	}
+	return counts.CompareValue(0, bsi.GT, int64(n), 0, candidates), nil
+}
+
+// readCounts loads the bit-sliced index of read counts.
+func (r *Reader) readCounts() (*bsi.BSI, error) {
+	key := string(KeyIndex("reads", "bsi"))
+	if r.valid {
+		if b := r.cache.getBSI(r.gen, key); b != nil {
+			return b, nil
+		}
+	}
+	v, ok, err := r.get([]byte(key))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if n == 1<<k {
-		return lower, roaring.New(), nil
+	counts := bsi.NewDefaultBSI()
+	if ok {
+		if counts, err = decodeBSI(v); err != nil {
+			return nil, err
+		}
 	}
-	upper, err := r.Bitmap("reads", fmt.Sprintf("%02d", k+1))
+	if r.valid {
+		r.cache.putBSI(r.gen, key, counts)
+	}
+	return counts, nil
+}
+
+// encodeBSI stores a BSI as its slices, each behind a uvarint length.
+func encodeBSI(b *bsi.BSI) ([]byte, error) {
+	b.RunOptimize()
+	parts, err := b.MarshalBinary()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return upper, roaring.AndNot(lower, upper), nil
+	var out []byte
+	for _, p := range parts {
+		out = binary.AppendUvarint(out, uint64(len(p)))
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+func decodeBSI(v []byte) (*bsi.BSI, error) {
+	var parts [][]byte
+	for len(v) > 0 {
+		n, w := binary.Uvarint(v)
+		if w <= 0 || n > uint64(len(v)-w) {
+			return nil, fmt.Errorf("vsdb: corrupt read-count index")
+		}
+		parts = append(parts, v[w:w+int(n)])
+		v = v[w+int(n):]
+	}
+	b := bsi.NewDefaultBSI()
+	if err := b.UnmarshalBinary(parts); err != nil {
+		return nil, fmt.Errorf("vsdb: corrupt read-count index: %v", err)
+	}
+	return b, nil
 }

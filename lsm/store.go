@@ -16,11 +16,12 @@ import (
 // scratch folder DIR/tmp for sstables being built. One writer at a time
 // (ingest, FUSE INTO, delete); any number of readers.
 type Store struct {
-	db    *pebble.DB
-	dir   string
-	opts  Options
-	cache interface{ Unref() }
-	write sync.Mutex
+	db      *pebble.DB
+	bitmaps *bitmapCache
+	dir     string
+	opts    Options
+	cache   interface{ Unref() }
+	write   sync.Mutex
 }
 
 // Open opens (creating if needed) the store in dir and removes what any
@@ -41,7 +42,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vsdb: cannot open store %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, opts: o}
+	s := &Store{db: db, dir: dir, opts: o, bitmaps: newBitmapCache()}
 	if err := s.recover(); err != nil {
 		db.Close()
 		return nil, err

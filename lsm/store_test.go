@@ -2,6 +2,8 @@ package lsm
 
 import (
 	"context"
+
+	"github.com/RoaringBitmap/roaring/v2"
 	"os"
 	"strings"
 	"testing"
@@ -178,14 +180,15 @@ func TestAccessIndex(t *testing.T) {
 	if hot.String() != "{0}" || warm.String() != "{1}" {
 		t.Errorf("hot %v warm %v", hot, warm)
 	}
-	for _, c := range []struct {
-		n           uint64
-		sure, maybe string
-	}{{10, "{0}", "{}"}, {3, "{0}", "{1}"}, {1, "{0,1}", "{}"}, {16, "{0}", "{}"}, {21, "{}", "{0}"}} {
-		sure, maybe, err := r.ReadsAtLeast(c.n)
-		if err != nil || sure.String() != c.sure || maybe.String() != c.maybe {
-			t.Errorf("ReadsAtLeast(%d) = %v, %v, %v; want %s %s", c.n, sure, maybe, err, c.sure, c.maybe)
+	all := roaring.BitmapOf(0, 1, 2)
+	for n, want := range map[uint64]string{0: "{0,1}", 2: "{0,1}", 3: "{0}", 19: "{0}", 20: "{}", 1000: "{}"} {
+		got, err := r.ReadsAbove(n, all)
+		if err != nil || got.String() != want {
+			t.Errorf("ReadsAbove(%d) = %v, %v; want %s", n, got, err, want)
 		}
+	}
+	if got, _ := r.ReadsAbove(0, roaring.BitmapOf(1)); got.String() != "{1}" {
+		t.Errorf("ReadsAbove restricted to {1} = %v", got)
 	}
 	if age, _ := r.AccessIndexAge(); age > time.Minute {
 		t.Errorf("index age %v after a refresh", age)

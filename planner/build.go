@@ -11,24 +11,13 @@ import (
 func Build(src string, stmt query.Statement, cat Catalog) (*Plan, error) {
 	p := &Plan{Src: src, Stmt: stmt}
 	if ex, ok := stmt.(*query.Explain); ok {
-		p.Explain, stmt = true, ex.Stmt
+		p.Explain, p.Analyze, stmt, p.Stmt = true, ex.Analyze, ex.Stmt, ex.Stmt
 	}
-	switch s := stmt.(type) {
-	case *query.ShowModels:
-		p.Root = &ShowModelsNode{}
-	case *query.ShowTensors:
-		p.Root = &ShowTensorsNode{Model: s.From, Filter: s.Where}
-	case *query.Get:
-		p.Root = &GetNode{Sel: s.Sel}
-	case *query.Fuse:
-		n := &FuseNode{Inputs: s.Inputs, Into: s.Into}
-		for _, w := range s.Weights {
-			n.Weights = append(n.Weights, w.Value)
-		}
-		p.Root = n
-	default:
-		return nil, fmt.Errorf("vsdb: cannot plan %T", stmt)
+	root, err := logical(stmt)
+	if err != nil {
+		return nil, err
 	}
+	p.Root = root
 	for _, r := range rules {
 		changed, err := r.apply(p, cat)
 		if err != nil {
@@ -39,4 +28,32 @@ func Build(src string, stmt query.Statement, cat Catalog) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// logical turns a statement into its plan node, as written.
+func logical(stmt query.Statement) (Node, error) {
+	switch s := stmt.(type) {
+	case *query.ShowModels:
+		return &ShowModelsNode{}, nil
+	case *query.ShowLayers:
+		return &ShowLayersNode{Model: s.Of}, nil
+	case *query.ShowTensors:
+		return &ShowTensorsNode{Model: s.From, Where: s.Where, Filter: s.Where}, nil
+	case *query.Describe:
+		return &DescribeNode{Model: s.Model}, nil
+	case *query.Stats:
+		return &StatsNode{Model: s.Model}, nil
+	case *query.Diff:
+		return &DiffNode{Left: s.Left, Right: s.Right}, nil
+	case *query.DeleteModel:
+		return &DeleteNode{Model: s.Model}, nil
+	case *query.Check:
+		return &CheckNode{Model: s.Model}, nil
+	case *query.Get:
+		return &GetNode{Sel: s.Sel}, nil
+	case *query.Fuse:
+		return &FuseNode{Inputs: s.Inputs, Weights: s.Weights, Into: s.Into, Method: s.Method,
+			Options: s.Options, Base: s.Base, Where: s.Where}, nil
+	}
+	return nil, fmt.Errorf("vsdb: cannot plan %T", stmt)
 }

@@ -5,25 +5,46 @@ import (
 	"fmt"
 	"path"
 	"strings"
-
-	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/vsdb/vsdb/query"
 )
 
-// Run executes a plan (or prints it, for EXPLAIN).
+// Run executes a plan (or prints it, for EXPLAIN; EXPLAIN ANALYZE runs it
+// and prints the plan with measured figures).
 func Run(ctx context.Context, p *Plan, st Storage) (*Result, error) {
-	if p.Explain {
-		r := table("plan")
-		for _, line := range strings.Split(strings.TrimRight(Explain(p), "\n"), "\n") {
-			r.add(line)
-		}
-		return r, nil
+	if p.Explain && !p.Analyze {
+		return explainResult(Explain(p)), nil
 	}
+	if p.Analyze {
+		return analyze(ctx, p, st)
+	}
+	return run(ctx, p, st)
+}
+
+func explainResult(text string) *Result {
+	r := table("plan")
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		r.add(line)
+	}
+	return r
+}
+
+func run(ctx context.Context, p *Plan, st Storage) (*Result, error) {
 	switch n := p.Root.(type) {
 	case *ShowModelsNode:
 		return showModels(st)
+	case *ShowLayersNode:
+		return showLayers(n, st)
 	case *ShowTensorsNode:
 		return showTensors(n, st)
+	case *DescribeNode:
+		return describe(n, st)
+	case *StatsNode:
+		return stats(n, st)
+	case *DiffNode:
+		return runDiff(ctx, n, st)
+	case *DeleteNode:
+		return deleteModel(n, st)
+	case *CheckNode:
+		return check(n, st)
 	case *GetNode:
 		return get(n, st)
 	case *FuseNode:
@@ -56,12 +77,12 @@ func showTensors(n *ShowTensorsNode, cat Catalog) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := table("model", "name", "layer", "param", "dtype", "shape", "codec", "raw_bytes", "stored_bytes")
+	r := table("model", "name", "layer", "param", "dtype", "shape", "codec", "raw_bytes", "stored_bytes", "reads", "tier")
 	for _, t := range ts {
-		if !matchAll(n.Filter, t) {
+		if !eval(n.Filter, t) {
 			continue
 		}
-		r.add(t.Model, t.Name, t.Layer, t.Param, t.DType.String(), shapeList(t), t.Codec, t.RawBytes, t.StoredBytes)
+		r.add(t.Model, t.Name, t.Layer, t.Param, t.DType.String(), shapeList(t), t.Codec, t.RawBytes, t.StoredBytes, t.Reads, t.Tier)
 	}
 	return r, nil
 }
@@ -73,35 +94,17 @@ func shapeList(t TensorInfo) []int64 {
 	return t.Shape
 }
 
-// candidates intersects the bitmap indexes chosen by the planner, or lists
-// the model (or every model) when no index applies.
+// candidates lists the tensors the indexes leave, or the model (or every
+// model) when no index applies.
 func candidates(n *ShowTensorsNode, cat Catalog) ([]TensorInfo, error) {
 	if len(n.Index) == 0 {
 		return listTensors(n.Model, cat)
 	}
-	var ids *roaring.Bitmap
-	for _, pr := range n.Index {
-		bm, err := cat.Index(pr.Field, pr.Value)
-		if err != nil {
-			return nil, err
-		}
-		if ids == nil {
-			ids = bm
-		} else {
-			ids.And(bm)
-		}
+	ids, err := indexCandidates(n, cat)
+	if err != nil {
+		return nil, err
 	}
-	ts, err := cat.TensorsByID(ids)
-	if err != nil || n.Model == "" {
-		return ts, err
-	}
-	out := ts[:0]
-	for _, t := range ts {
-		if t.Model == n.Model {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+	return cat.TensorsByID(ids)
 }
 
 func listTensors(model string, cat Catalog) ([]TensorInfo, error) {
@@ -121,28 +124,6 @@ func listTensors(model string, cat Catalog) ([]TensorInfo, error) {
 		out = append(out, ts...)
 	}
 	return out, nil
-}
-
-func matchAll(preds []query.Predicate, t TensorInfo) bool {
-	for _, p := range preds {
-		if !match(p, t) {
-			return false
-		}
-	}
-	return true
-}
-
-func match(p query.Predicate, t TensorInfo) bool {
-	v := map[string]string{query.FieldLayer: t.Layer, query.FieldParam: t.Param, query.FieldDType: t.DType.String(), query.FieldCodec: t.Codec, query.FieldName: t.Name}[p.Field]
-	switch p.Op {
-	case query.OpEq:
-		return v == p.Value
-	case query.OpNe:
-		return v != p.Value
-	case query.OpLike:
-		return like(p.Value, v)
-	}
-	return false
 }
 
 // like matches SQL LIKE patterns: % any run, _ one character.

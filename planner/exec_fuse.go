@@ -5,16 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
-	"strings"
 
 	"github.com/vsdb/vsdb/kernel"
+	"github.com/vsdb/vsdb/merge"
 	"github.com/vsdb/vsdb/tensor"
 )
 
-// runFuse streams every group window by window: read each input's window
-// widened to float32, one weighted-sum pass, narrow to the output dtype,
-// then hand the bytes to the model writer (INTO) or keep them (returned).
+// runFuse computes every group and hands each output to the model writer
+// (INTO) or keeps it (returned). Linear methods stream window by window
+// through the fused kernel; the others merge whole tensors in memory.
 func runFuse(ctx context.Context, n *FuseNode, st Storage) (res *Result, err error) {
 	var w ModelWriter
 	if n.Into != "" {
@@ -56,12 +57,22 @@ func runFuse(ctx context.Context, n *FuseNode, st Storage) (res *Result, err err
 	return res, nil
 }
 
+// fuseSource records how a fused model was made, as its source.
 func fuseSource(n *FuseNode) string {
-	parts := make([]string, len(n.Inputs))
+	stmt := "FUSE"
 	for i, in := range n.Inputs {
-		parts[i] = fmt.Sprintf("%g*%s", n.Weights[i], in)
+		if i > 0 {
+			stmt += ","
+		}
+		stmt += " " + in.String()
 	}
-	return "FUSE " + strings.Join(parts, " + ")
+	if n.Method != "" {
+		stmt += " USING " + n.Method
+	}
+	if n.Base != "" {
+		stmt += " BASE " + n.Base
+	}
+	return stmt
 }
 
 type fuser struct {
@@ -78,7 +89,11 @@ type fuser struct {
 // group computes output tensor i. Without a writer it returns the tensor.
 func (f *fuser) group(i int) (_ *tensor.Tensor, err error) {
 	g := &f.n.Groups[i]
-	readers := make([]TensorReader, len(g.In))
+	sources := g.In
+	if g.Base != nil && !g.Copy {
+		sources = append(append([]TensorInfo{}, g.In...), *g.Base)
+	}
+	readers := make([]TensorReader, len(sources))
 	defer func() {
 		for _, r := range readers {
 			if r != nil {
@@ -86,63 +101,130 @@ func (f *fuser) group(i int) (_ *tensor.Tensor, err error) {
 			}
 		}
 	}()
-	for k, t := range g.In {
+	for k, t := range sources {
 		if readers[k], err = f.st.Open(t); err != nil {
 			return nil, err
 		}
 	}
-	var keep []byte
-	if f.w == nil {
-		size, _ := g.Out.Shape.Bytes(g.Out.DType)
-		keep = make([]byte, 0, size)
-	}
-	for off := int64(0); off < g.Elems; off += f.window {
-		if err := f.ctx.Err(); err != nil {
-			return nil, fmt.Errorf("vsdb: FUSE cancelled")
+	sink := f.sink(i, g)
+	switch {
+	case g.Copy:
+		err = f.stream(g, sink, func(off int64, n int) ([]byte, error) { return f.copyWindow(g, readers, off, n) })
+	case f.n.Streaming:
+		var ws []float32
+		if ws, err = f.coefficients(g); err == nil {
+			err = f.stream(g, sink, func(off int64, n int) ([]byte, error) { return f.sumWindow(g, readers, ws, off, n) })
 		}
-		n := min(f.window, g.Elems-off)
-		raw, err := f.windowBytes(g, readers, off, int(n))
-		if err != nil {
-			return nil, err
-		}
-		if f.w != nil {
-			if err := f.w.Write(i, raw); err != nil {
-				return nil, err
-			}
-		} else {
-			keep = append(keep, raw...)
-		}
+	default:
+		err = f.whole(g, readers, sink)
 	}
-	if f.w != nil {
-		return nil, nil
+	if err != nil {
+		return nil, err
 	}
-	return &tensor.Tensor{Name: g.Out.Name, DType: g.Out.DType, Shape: g.Out.Shape, Data: keep}, nil
+	return sink.tensor(), nil
 }
 
-// windowBytes computes elements [off, off+n) of a group in its output dtype.
-func (f *fuser) windowBytes(g *FuseGroup, readers []TensorReader, off int64, n int) ([]byte, error) {
-	if g.Copy {
-		return f.copyWindow(g, readers, off, n)
+// outSink receives an output tensor's bytes: to the writer, or kept.
+type outSink struct {
+	f    *fuser
+	i    int
+	g    *FuseGroup
+	keep []byte
+}
+
+func (f *fuser) sink(i int, g *FuseGroup) *outSink {
+	s := &outSink{f: f, i: i, g: g}
+	if f.w == nil {
+		size, _ := g.Out.Shape.Bytes(g.Out.DType)
+		s.keep = make([]byte, 0, size)
 	}
-	for len(f.bufs) < len(readers) {
-		f.bufs = append(f.bufs, nil)
+	return s
+}
+
+func (s *outSink) write(raw []byte) error {
+	if s.f.w != nil {
+		return s.f.w.Write(s.i, raw)
 	}
-	ins := make([][]float32, len(readers))
-	ws := make([]float32, len(readers))
-	for k, r := range readers {
-		if cap(f.bufs[k]) < n {
-			f.bufs[k] = make([]float32, n)
+	s.keep = append(s.keep, raw...)
+	return nil
+}
+
+func (s *outSink) tensor() *tensor.Tensor {
+	if s.f.w != nil {
+		return nil
+	}
+	return &tensor.Tensor{Name: s.g.Out.Name, DType: s.g.Out.DType, Shape: s.g.Out.Shape, Data: s.keep}
+}
+
+// stream produces a group window by window.
+func (f *fuser) stream(g *FuseGroup, sink *outSink, window func(off int64, n int) ([]byte, error)) error {
+	for off := int64(0); off < g.Elems; off += f.window {
+		if err := f.ctx.Err(); err != nil {
+			return fmt.Errorf("vsdb: FUSE cancelled")
 		}
-		ins[k], ws[k] = f.bufs[k][:n], float32(f.n.Weights[k])
-		if err := r.ReadFloat32(off, ins[k]); err != nil {
-			return nil, err
+		raw, err := window(off, int(min(f.window, g.Elems-off)))
+		if err != nil {
+			return err
 		}
+		if err := sink.write(raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// coefficients turns a linear method into one weight per source (inputs,
+// then the base if any): out = Σ cₖ·sourceₖ.
+func (f *fuser) coefficients(g *FuseGroup) ([]float32, error) {
+	w := g.Weights
+	sum := 0.0
+	for _, x := range w {
+		sum += x
+	}
+	pr := f.n.Params
+	out := make([]float32, 0, len(w)+1)
+	switch f.n.Method {
+	case "":
+		for _, x := range w {
+			out = append(out, float32(x))
+		}
+	case "linear": // mergekit linear: Σwθ / Σw, normalize on by default
+		d := 1.0
+		if pr.Normalize == nil || *pr.Normalize {
+			if sum == 0 {
+				return nil, fmt.Errorf("vsdb: linear: the weights of %s sum to 0 and cannot be normalised (use normalize = false)", g.Out.Name)
+			}
+			d = sum
+		}
+		for _, x := range w {
+			out = append(out, float32(x/d))
+		}
+	case "task_arithmetic": // base + λ·Σwᵢ(θᵢ − base)/D
+		d, lambda := 1.0, 1.0
+		if pr.Normalize != nil && *pr.Normalize && math.Abs(sum) >= 1e-8 {
+			d = sum
+		}
+		if pr.Lambda != nil {
+			lambda = *pr.Lambda
+		}
+		for _, x := range w {
+			out = append(out, float32(lambda*x/d))
+		}
+		out = append(out, float32(1-lambda*sum/d))
+	}
+	return out, nil
+}
+
+// sumWindow computes elements [off, off+n) of a linear group.
+func (f *fuser) sumWindow(g *FuseGroup, readers []TensorReader, ws []float32, off int64, n int) ([]byte, error) {
+	ins, err := f.readWindow(readers, off, n)
+	if err != nil {
+		return nil, err
 	}
 	if cap(f.out) < n {
 		f.out = make([]float32, n)
 	}
 	out := f.out[:n]
-	var err error
 	if len(ins) == 2 {
 		err = kernel.AxpbyParallel(out, ins[0], ins[1], ws[0], ws[1])
 	} else {
@@ -154,12 +236,94 @@ func (f *fuser) windowBytes(g *FuseGroup, readers []TensorReader, off int64, n i
 	if j := firstNonFinite(out); j >= 0 {
 		return nil, f.nonFinite(g, readers, off+int64(j), out[j])
 	}
-	size := g.Out.DType.Size()
-	f.raw = grow(f.raw, n*size)
+	return f.narrow(g, out)
+}
+
+// readWindow reads elements [off, off+n) of every source as float32.
+func (f *fuser) readWindow(readers []TensorReader, off int64, n int) ([][]float32, error) {
+	for len(f.bufs) < len(readers) {
+		f.bufs = append(f.bufs, nil)
+	}
+	ins := make([][]float32, len(readers))
+	for k, r := range readers {
+		if cap(f.bufs[k]) < n {
+			f.bufs[k] = make([]float32, n)
+		}
+		ins[k] = f.bufs[k][:n]
+		if err := r.ReadFloat32(off, ins[k]); err != nil {
+			return nil, err
+		}
+	}
+	return ins, nil
+}
+
+// narrow converts float32 results to the output dtype.
+func (f *fuser) narrow(g *FuseGroup, out []float32) ([]byte, error) {
+	f.raw = grow(f.raw, len(out)*g.Out.DType.Size())
 	if err := tensor.FromFloat32(g.Out.DType, out, f.raw); err != nil {
 		return nil, err
 	}
 	return f.raw, nil
+}
+
+// whole merges a group with a method that needs whole tensors: every
+// source is read into memory as float32, merged, checked and narrowed.
+func (f *fuser) whole(g *FuseGroup, readers []TensorReader, sink *outSink) error {
+	all := make([][]float32, len(readers))
+	for k, r := range readers {
+		all[k] = make([]float32, g.Elems)
+		if err := r.ReadFloat32(0, all[k]); err != nil {
+			return err
+		}
+	}
+	in, base := all[:len(g.In)], []float32(nil)
+	if g.Base != nil {
+		base = all[len(g.In)]
+	}
+	m, err := merge.Lookup(f.n.Method)
+	if err != nil {
+		return err
+	}
+	pr := f.n.Params
+	pr.Weights = g.Weights
+	if hasOption(m, "seed") {
+		pr.Seed = tensorSeed(pr.Seed, g.Out.Name)
+	}
+	out := make([]float32, g.Elems)
+	if err := m.Run(out, base, in, pr); err != nil {
+		return fmt.Errorf("vsdb: %s: %s", g.Out.Name, trimPrefix(err.Error()))
+	}
+	if j := firstNonFinite(out); j >= 0 {
+		return fmt.Errorf("vsdb: FUSE result for %s is %v at element %d; nothing was written", g.Out.Name, out[j], j)
+	}
+	for off := 0; off < len(out); off += int(f.window) {
+		raw, err := f.narrow(g, out[off:min(len(out), off+int(f.window))])
+		if err != nil {
+			return err
+		}
+		if err := sink.write(raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tensorSeed gives every tensor its own DARE mask: the user's seed mixed
+// with a hash of the tensor's name (same-shaped tensors would otherwise
+// drop the same positions).
+func tensorSeed(seed uint64, name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return merge.SplitMix64(seed ^ h.Sum64())
+}
+
+func trimPrefix(s string) string {
+	for _, p := range []string{"vsdb: merge: ", "vsdb: "} {
+		if len(s) >= len(p) && s[:len(p)] == p {
+			return s[len(p):]
+		}
+	}
+	return s
 }
 
 func grow(b []byte, n int) []byte {
@@ -177,7 +341,7 @@ func (f *fuser) copyWindow(g *FuseGroup, readers []TensorReader, off int64, n in
 		return nil, err
 	}
 	other := make([]byte, n*size)
-	for k := 1; k < len(readers); k++ {
+	for k := 1; k < len(g.In); k++ {
 		if err := readers[k].ReadRaw(off*int64(size), other); err != nil {
 			return nil, err
 		}
@@ -202,7 +366,11 @@ func (f *fuser) nonFinite(g *FuseGroup, readers []TensorReader, at int64, v floa
 	one := make([]float32, 1)
 	for k, r := range readers {
 		if err := r.ReadFloat32(at, one); err == nil && (math.IsNaN(float64(one[0])) || math.IsInf(float64(one[0]), 0)) {
-			return fmt.Errorf("vsdb: input %s holds %v at element %d; FUSE refuses non-finite values", g.In[k].Ref(), one[0], at)
+			ref := g.In[min(k, len(g.In)-1)].Ref()
+			if k == len(g.In) && g.Base != nil {
+				ref = g.Base.Ref()
+			}
+			return fmt.Errorf("vsdb: input %s holds %v at element %d; FUSE refuses non-finite values", ref, one[0], at)
 		}
 	}
 	return fmt.Errorf("vsdb: FUSE result for %s is %v at element %d (float32 overflow); nothing was written", g.Out.Name, v, at)

@@ -6,17 +6,29 @@ import (
 )
 
 // Explain prints a plan as indented text: the operation, its inputs, the
-// rules that shaped it and the cost estimate. The output is stable, so it
-// is kept in golden files.
+// indexes or scans it uses, the cost estimate and the rules that shaped it.
+// The output is stable, so it is kept in golden files.
 func Explain(p *Plan) string {
 	var b strings.Builder
 	switch n := p.Root.(type) {
 	case *ShowModelsNode:
 		b.WriteString("ShowModels\n  scan: model records\n")
+	case *ShowLayersNode:
+		fmt.Fprintf(&b, "ShowLayers from=%s\n  scan: tensor records, grouped by layer\n", fromText(n.Model))
 	case *ShowTensorsNode:
 		explainShowTensors(&b, n)
+	case *DescribeNode:
+		fmt.Fprintf(&b, "Describe model=%s\n  scan: tensor records of the model\n", n.Model)
+	case *StatsNode:
+		fmt.Fprintf(&b, "Stats from=%s\n  scan: tensor records, summed per codec\n", fromText(n.Model))
+	case *DeleteNode:
+		fmt.Fprintf(&b, "DeleteModel model=%s\n  write: one batch (records, names, bitmaps, chunk range delete)\n", n.Model)
+	case *CheckNode:
+		fmt.Fprintf(&b, "Check from=%s\n  read: every record, bitmap and chunk; decode and checksum\n", fromText(n.Model))
 	case *GetNode:
 		fmt.Fprintf(&b, "Get %s\n  tensor: %s %s %s codec=%s stored=%s\n", n.Sel, n.Tensor.Name, n.Tensor.DType, n.Tensor.Shape, n.Tensor.Codec, Bytes(n.Tensor.StoredBytes))
+	case *DiffNode:
+		explainDiff(&b, n)
 	case *FuseNode:
 		explainFuse(&b, n)
 	}
@@ -26,21 +38,37 @@ func Explain(p *Plan) string {
 	return b.String()
 }
 
-func explainShowTensors(b *strings.Builder, n *ShowTensorsNode) {
-	from := "all models"
-	if n.Model != "" {
-		from = "model " + n.Model
+func fromText(model string) string {
+	if model == "" {
+		return "all models"
 	}
-	fmt.Fprintf(b, "ShowTensors from=%s\n", from)
+	return "model " + model
+}
+
+func explainShowTensors(b *strings.Builder, n *ShowTensorsNode) {
+	fmt.Fprintf(b, "ShowTensors from=%s\n", fromText(n.Model))
+	if n.Model != "" && len(n.Index) > 0 {
+		fmt.Fprintf(b, "  bitmap: model = '%s'\n", n.Model)
+	}
 	if len(n.Index) == 0 {
 		b.WriteString("  scan: tensor records\n")
 	}
-	for _, p := range n.Index {
-		fmt.Fprintf(b, "  bitmap: %s\n", p)
+	for _, c := range n.Index {
+		kind := "bitmap"
+		if c.Field == "reads" {
+			kind = "bit-sliced index"
+		}
+		fmt.Fprintf(b, "  %s: %s\n", kind, c)
 	}
-	for _, p := range n.Filter {
-		fmt.Fprintf(b, "  filter: %s\n", p)
+	if n.Filter != nil {
+		fmt.Fprintf(b, "  filter: %s\n", n.Filter)
 	}
+}
+
+func explainDiff(b *strings.Builder, n *DiffNode) {
+	fmt.Fprintf(b, "Diff pairing=%s\n  left: %s\n  right: %s\n", n.Pairing, n.Left, n.Right)
+	c := n.Cost
+	fmt.Fprintf(b, "  estimate: tensors=%d read=%s flops=%s peak_memory=%s\n", len(n.Groups), Bytes(c.BytesRead), count(c.Flops), Bytes(c.PeakMemory))
 }
 
 func explainFuse(b *strings.Builder, n *FuseNode) {
@@ -48,15 +76,39 @@ func explainFuse(b *strings.Builder, n *FuseNode) {
 	if n.Into != "" {
 		into = "INTO " + n.Into
 	}
-	fmt.Fprintf(b, "Fuse method=weighted_sum pairing=%s output=%s\n", n.Pairing, into)
+	method, exec := "weighted_sum", "streaming"
+	if n.Method != "" {
+		method = n.Method
+	}
+	if !n.Streaming {
+		exec = "whole tensors"
+	}
+	fmt.Fprintf(b, "Fuse method=%s execution=%s pairing=%s output=%s\n", method, exec, n.Pairing, into)
 	for i, in := range n.Inputs {
-		fmt.Fprintf(b, "  input %d: %s weight=%g\n", i+1, in, n.Weights[i])
+		w := ""
+		if i < len(n.Weights) {
+			w = " weight=" + n.Weights[i].String()
+		}
+		fmt.Fprintf(b, "  input %d: %s%s\n", i+1, in, w)
+	}
+	if n.Base != "" {
+		fmt.Fprintf(b, "  base: %s\n", n.Base)
+	}
+	if len(n.Options) > 0 {
+		opts := make([]string, len(n.Options))
+		for i, o := range n.Options {
+			opts[i] = o.String()
+		}
+		fmt.Fprintf(b, "  options: %s\n", strings.Join(opts, ", "))
+	}
+	if n.Where != nil {
+		fmt.Fprintf(b, "  filter: %s\n", n.Where)
 	}
 	c := n.Cost
 	fmt.Fprintf(b, "  estimate: tensors=%d read=%s write=%s flops=%s peak_memory=%s\n",
 		len(n.Groups), Bytes(c.BytesRead), Bytes(c.BytesWritten), count(c.Flops), Bytes(c.PeakMemory))
 	for _, g := range n.Groups {
-		op := "sum"
+		op := "merge"
 		if g.Copy {
 			op = "copy"
 		}
@@ -64,8 +116,31 @@ func explainFuse(b *strings.Builder, n *FuseNode) {
 		if key == "" {
 			key = g.Out.Name
 		}
-		fmt.Fprintf(b, "  %s %s %s %s <- %d inputs\n", op, key, g.Out.DType, g.Out.Shape, len(g.In))
+		fmt.Fprintf(b, "  %s %s %s %s <- %d inputs%s%s\n", op, key, g.Out.DType, g.Out.Shape, len(g.In), baseText(g), weightsText(n, g))
 	}
+}
+
+func baseText(g FuseGroup) string {
+	if g.Base == nil {
+		return ""
+	}
+	return " + base"
+}
+
+// weightsText shows a group's weights when they vary by layer.
+func weightsText(n *FuseNode, g FuseGroup) string {
+	gradient := false
+	for _, w := range n.Weights {
+		gradient = gradient || w.Gradient != nil
+	}
+	if !gradient || len(g.Weights) == 0 {
+		return ""
+	}
+	parts := make([]string, len(g.Weights))
+	for i, w := range g.Weights {
+		parts[i] = fmt.Sprintf("%.4g", w)
+	}
+	return " w=[" + strings.Join(parts, ", ") + "]"
 }
 
 // Bytes formats a byte count in binary units (B, KiB, MiB, GiB, TiB).

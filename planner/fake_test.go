@@ -35,7 +35,7 @@ func (m *memStorage) add(model, name string, dt tensor.DType, shape tensor.Shape
 	tensor.FromFloat32(dt, vals, raw)
 	layer, param := splitForTest(name)
 	info := TensorInfo{ID: m.nextID, Model: model, Name: name, Layer: layer, Param: param, DType: dt, Shape: shape,
-		Codec: "raw", RawBytes: int64(len(raw)), StoredBytes: int64(len(raw))}
+		Codec: "raw", RawBytes: int64(len(raw)), StoredBytes: int64(len(raw)), Tier: "cold"}
 	m.nextID++
 	m.models[model] = append(m.models[model], memTensor{info, raw})
 }
@@ -171,3 +171,37 @@ func (w *memWriter) Commit(context.Context) error {
 }
 
 func (w *memWriter) Abort() error { return nil }
+
+func (m *memStorage) AllTensors() (*roaring.Bitmap, error) {
+	bm := roaring.New()
+	for _, t := range m.all() {
+		bm.Add(t.info.ID)
+	}
+	return bm, nil
+}
+
+func (m *memStorage) ReadsAbove(n uint64, candidates *roaring.Bitmap) (*roaring.Bitmap, error) {
+	bm := roaring.New()
+	for _, t := range m.all() {
+		if t.info.Reads > n && candidates.Contains(t.info.ID) {
+			bm.Add(t.info.ID)
+		}
+	}
+	return bm, nil
+}
+
+func (m *memStorage) DeleteModel(model string) error {
+	if _, ok := m.models[model]; !ok {
+		return fmt.Errorf("vsdb: no model %q", model)
+	}
+	delete(m.models, model)
+	for i, n := range m.order {
+		if n == model {
+			m.order = append(m.order[:i], m.order[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
+
+func (m *memStorage) Check(string) ([]string, error) { return nil, nil }

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"github.com/vsdb/vsdb/merge"
 	"github.com/vsdb/vsdb/query"
 	"github.com/vsdb/vsdb/tensor"
 )
@@ -9,10 +10,11 @@ import (
 type Plan struct {
 	// Src is the statement's source text, for error positions.
 	Src string
-	// Stmt is the parsed statement.
+	// Stmt is the parsed statement (inside EXPLAIN, the explained one).
 	Stmt query.Statement
-	// Explain is set for EXPLAIN: print the plan instead of running it.
-	Explain bool
+	// Explain is set for EXPLAIN: print the plan instead of running it;
+	// Analyze (EXPLAIN ANALYZE) runs it too and adds measured figures.
+	Explain, Analyze bool
 	// Root is the operation.
 	Root Node
 	// Rules lists the rewrite rules that changed the plan, in order.
@@ -25,14 +27,41 @@ type Node interface{ node() }
 // ShowModelsNode lists models.
 type ShowModelsNode struct{}
 
+// ShowLayersNode lists the layers of one model or of all.
+type ShowLayersNode struct{ Model string }
+
 // ShowTensorsNode lists tensors of one model or all, filtered.
 type ShowTensorsNode struct {
 	Model string
-	// Index holds the equality predicates answered by bitmap indexes.
-	Index []query.Predicate
-	// Filter holds the predicates evaluated on each candidate tensor.
-	Filter []query.Predicate
+	// Where is the whole condition as written.
+	Where query.Expr
+	// Index holds the top-level conjuncts answered by bitmaps (equality on
+	// model, layer, param, dtype, codec; tier hot/warm) or by the read-count
+	// index (reads >, >=).
+	Index []*query.Compare
+	// Filter is what remains, evaluated on each candidate tensor.
+	Filter query.Expr
 }
+
+// DescribeNode describes one model.
+type DescribeNode struct{ Model string }
+
+// StatsNode sums sizes per model and codec ("" = every model).
+type StatsNode struct{ Model string }
+
+// DiffNode compares paired tensors of two selections.
+type DiffNode struct {
+	Left, Right query.Selector
+	Pairing     string
+	Groups      []FuseGroup
+	Cost        Cost
+}
+
+// DeleteNode removes a model.
+type DeleteNode struct{ Model string }
+
+// CheckNode verifies indexes and checksums.
+type CheckNode struct{ Model string }
 
 // GetNode reads one tensor.
 type GetNode struct {
@@ -40,24 +69,42 @@ type GetNode struct {
 	Tensor TensorInfo
 }
 
-// FuseNode computes weighted sums of paired tensors.
+// FuseNode merges paired tensors.
 type FuseNode struct {
 	Inputs  []query.Selector
-	Weights []float64
+	Weights []query.Weight
 	Into    string
+	// Method is the merge method; "" is the plain weighted sum Σ wᵢθᵢ.
+	Method  string
+	Options []query.Option
+	Base    string
+	Where   query.Expr
+	// Params holds the method's options resolved (weights per group).
+	Params merge.Params
+	// Vocab is "common" when embedding/lm_head rows may differ in count and
+	// only the common rows are merged.
+	Vocab string
 	// Pairing says how tensors of the inputs were matched: "tensor",
 	// "parameter" (layer or prefix selectors) or "name" (whole models).
 	Pairing string
 	Groups  []FuseGroup
-	Cost    Cost
+	// Streaming is true when the method is a linear combination computed
+	// window by window; else whole tensors are merged in memory.
+	Streaming bool
+	Cost      Cost
 }
 
 // FuseGroup is one output tensor and the inputs it combines.
 type FuseGroup struct {
-	Out   OutTensor
-	Key   string
-	In    []TensorInfo
-	Copy  bool // non-float tensors: copied from the first input, which all must equal
+	Out  OutTensor
+	Key  string
+	In   []TensorInfo
+	Base *TensorInfo
+	// Weights are this group's weights (gradients resolved per layer).
+	Weights []float64
+	// Copy: non-float tensors are copied from the first input, which all
+	// inputs must equal.
+	Copy  bool
 	Elems int64
 }
 
@@ -70,7 +117,13 @@ type Cost struct {
 }
 
 func (ShowModelsNode) node()  {}
+func (ShowLayersNode) node()  {}
 func (ShowTensorsNode) node() {}
+func (DescribeNode) node()    {}
+func (StatsNode) node()       {}
+func (DiffNode) node()        {}
+func (DeleteNode) node()      {}
+func (CheckNode) node()       {}
 func (GetNode) node()         {}
 func (FuseNode) node()        {}
 

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -36,6 +37,19 @@ func fixture() *memStorage {
 		m.add(model, "position_ids", tensor.I64, tensor.Shape{1, 4}, ramp(4, 0, 1))
 	}
 	m.add("c", "encoder.layer.0.attn.weight", tensor.F32, tensor.Shape{2, 8}, ramp(16, 0, 1))
+	// A base and two fine-tunes with different vocabulary sizes.
+	m.add("base", "embed_tokens.weight", tensor.F32, tensor.Shape{3, 2}, []float32{1, 1, 1, 1, 1, 1})
+	m.add("base", "layers.0.w", tensor.F32, tensor.Shape{4}, []float32{1, 2, 3, 4})
+	m.add("base", "layers.1.w", tensor.F32, tensor.Shape{4}, []float32{1, 2, 3, 4})
+	m.add("ft1", "embed_tokens.weight", tensor.F32, tensor.Shape{4, 2}, []float32{2, 2, 2, 2, 2, 2, 9, 9})
+	m.add("ft1", "layers.0.w", tensor.F32, tensor.Shape{4}, []float32{2, 2, 3, 5})
+	m.add("ft1", "layers.1.w", tensor.F32, tensor.Shape{4}, []float32{1, 0, 3, 4})
+	m.add("ft2", "embed_tokens.weight", tensor.F32, tensor.Shape{3, 2}, []float32{0, 0, 0, 0, 0, 0})
+	m.add("ft2", "layers.0.w", tensor.F32, tensor.Shape{4}, []float32{0, 2, 3, 1})
+	m.add("ft2", "layers.1.w", tensor.F32, tensor.Shape{4}, []float32{1, 2, 5, 4})
+	a := m.models["a"]
+	a[1].info.Reads, a[1].info.Tier = 20, "hot"
+	a[2].info.Reads, a[2].info.Tier = 3, "warm"
 	return m
 }
 
@@ -69,13 +83,15 @@ func TestPlanner(t *testing.T) {
 	})
 }
 
+var elapsed = regexp.MustCompile(`time=\S+`)
+
 func formatResult(r *Result) string {
 	var b strings.Builder
 	b.WriteString(strings.Join(r.Columns, " | ") + "\n")
 	for _, row := range r.Rows {
 		cells := make([]string, len(row))
 		for i, v := range row {
-			cells[i] = fmt.Sprint(v)
+			cells[i] = elapsed.ReplaceAllString(fmt.Sprint(v), "time=(elapsed)")
 		}
 		b.WriteString(strings.Join(cells, " | ") + "\n")
 	}

@@ -1,10 +1,11 @@
 package planner
 
 import (
-	"github.com/alecthomas/participle/v2/lexer"
+	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/vsdb/vsdb/query"
 	"github.com/vsdb/vsdb/tensor"
 )
@@ -16,6 +17,21 @@ type selection struct {
 	kind    string
 	tensors []TensorInfo
 	keys    []string
+}
+
+// filter keeps the tensors an expression accepts.
+func (s *selection) filter(where query.Expr) {
+	if where == nil {
+		return
+	}
+	var ts []TensorInfo
+	var keys []string
+	for i, t := range s.tensors {
+		if eval(where, t) {
+			ts, keys = append(ts, t), append(keys, s.keys[i])
+		}
+	}
+	s.tensors, s.keys = ts, keys
 }
 
 // checkTarget refuses FUSE ... INTO an existing model.
@@ -37,11 +53,7 @@ func checkTarget(p *Plan, cat Catalog) (bool, error) {
 }
 
 func (p *Plan) fuseStmt() *query.Fuse {
-	s := p.Stmt
-	if ex, ok := s.(*query.Explain); ok {
-		s = ex.Stmt
-	}
-	f, _ := s.(*query.Fuse)
+	f, _ := p.Stmt.(*query.Fuse)
 	return f
 }
 
@@ -143,34 +155,118 @@ func noModel(src string, pos lexer.Position, name string, cat Catalog) error {
 // number of inputs (a few chunks each).
 const MaxFuseInputs = 64
 
-// pairInputs resolves every FUSE selector and matches their tensors: one
-// group per output tensor.
+// pairInputs resolves the selectors of FUSE and DIFF and matches their
+// tensors (one group per output tensor), then finds FUSE's base tensors.
 func pairInputs(p *Plan, cat Catalog) (bool, error) {
-	n, ok := p.Root.(*FuseNode)
-	if !ok {
-		return false, nil
-	}
-	if len(n.Inputs) > MaxFuseInputs {
-		return false, query.ErrorAt(p.Src, n.Inputs[MaxFuseInputs].Pos, "FUSE takes at most %d inputs (%d given)", MaxFuseInputs, len(n.Inputs))
-	}
-	sels := make([]*selection, len(n.Inputs))
-	for i, in := range n.Inputs {
-		s, err := resolve(p.Src, in, cat)
+	switch n := p.Root.(type) {
+	case *FuseNode:
+		if len(n.Inputs) > MaxFuseInputs {
+			return false, query.ErrorAt(p.Src, n.Inputs[MaxFuseInputs].Pos, "FUSE takes at most %d inputs (%d given)", MaxFuseInputs, len(n.Inputs))
+		}
+		pairing, groups, err := pairSelections(p.Src, n.Inputs, cat, n.Vocab == "common", n.Where)
 		if err != nil {
 			return false, err
 		}
+		n.Pairing, n.Groups = pairing, groups
+		return true, resolveBase(p, n, cat)
+	case *DiffNode:
+		pairing, groups, err := pairSelections(p.Src, []query.Selector{n.Left, n.Right}, cat, false, nil)
+		n.Pairing, n.Groups = pairing, groups
+		return true, err
+	}
+	return false, nil
+}
+
+// pairSelections resolves selectors, keeps the tensors WHERE accepts and
+// pairs them.
+func pairSelections(src string, in []query.Selector, cat Catalog, vocab bool, where query.Expr) (string, []FuseGroup, error) {
+	sels := make([]*selection, len(in))
+	for i, sel := range in {
+		s, err := resolve(src, sel, cat)
+		if err != nil {
+			return "", nil, err
+		}
+		s.filter(where)
 		sels[i] = s
 	}
-	if err := sameKind(p.Src, sels); err != nil {
-		return false, err
+	if err := sameKind(src, sels); err != nil {
+		return "", nil, err
 	}
-	n.Pairing = map[string]string{"tensor": "tensor", "layer": "parameter", "prefix": "parameter", "model": "name"}[sels[0].kind]
-	groups, err := matchKeys(p.Src, sels)
+	pairing := map[string]string{"tensor": "tensor", "layer": "parameter", "prefix": "parameter", "model": "name"}[sels[0].kind]
+	groups, err := matchKeys(src, sels, vocab)
+	return pairing, groups, err
+}
+
+// resolveBase finds, for every group, the BASE model's tensor of the same
+// name as the group's output.
+func resolveBase(p *Plan, n *FuseNode, cat Catalog) error {
+	if n.Base == "" {
+		return nil
+	}
+	f := p.fuseStmt()
+	if _, ok, err := cat.Model(n.Base); err != nil {
+		return err
+	} else if !ok {
+		return noModel(p.Src, f.BasePos, n.Base, cat)
+	}
+	all, err := cat.Tensors(n.Base)
 	if err != nil {
-		return false, err
+		return err
 	}
-	n.Groups = groups
-	return true, nil
+	byName := make(map[string]TensorInfo, len(all))
+	for _, t := range all {
+		byName[t.Name] = t
+	}
+	for i := range n.Groups {
+		g := &n.Groups[i]
+		b, ok := byName[g.Out.Name]
+		if !ok {
+			return query.ErrorAt(p.Src, f.BasePos, "base model %q has no tensor %q (for %s)%s", n.Base, g.Out.Name, g.In[0].Ref(), didYouMean(g.Out.Name, names(tensorNames(all))))
+		}
+		if !b.Shape.Equal(g.In[0].Shape) && !(n.Vocab == "common" && vocabRows(g.In[0], b)) {
+			return query.ErrorAt(p.Src, f.BasePos, "shape mismatch: %s is %s %s but base %s is %s %s%s", g.In[0].Ref(), g.In[0].DType, g.In[0].Shape, b.Ref(), b.DType, b.Shape, vocabHint(g.In[0], b))
+		}
+		if b.DType.IsFloat() != g.In[0].DType.IsFloat() {
+			return query.ErrorAt(p.Src, f.BasePos, "cannot fuse %s (%s) onto base %s (%s)", g.In[0].Ref(), g.In[0].DType, b.Ref(), b.DType)
+		}
+		g.Base = &b
+		g.shrinkRows(b)
+	}
+	return nil
+}
+
+func tensorNames(ts []TensorInfo) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// vocabRows reports whether two tensors differ only in their number of rows
+// and look like a vocabulary matrix (token embeddings or the LM head).
+func vocabRows(a, b TensorInfo) bool {
+	if len(a.Shape) != 2 || len(b.Shape) != 2 || a.Shape[1] != b.Shape[1] || a.Shape[0] == b.Shape[0] {
+		return false
+	}
+	n := strings.ToLower(a.Name)
+	return strings.Contains(n, "embed") || strings.Contains(n, "lm_head") || strings.Contains(n, "wte")
+}
+
+// vocabHint explains the vocabulary case and how to merge it anyway.
+func vocabHint(a, b TensorInfo) string {
+	if !vocabRows(a, b) {
+		return ""
+	}
+	return " (vocabulary sizes differ: add the option vocab = 'common' to merge the first " + fmt.Sprint(min(a.Shape[0], b.Shape[0])) + " rows)"
+}
+
+// shrinkRows limits the group to the rows t has too (vocab = 'common').
+func (g *FuseGroup) shrinkRows(t TensorInfo) {
+	if len(t.Shape) == 2 && len(g.Out.Shape) == 2 && t.Shape[0] < g.Out.Shape[0] {
+		g.Out.Shape = tensor.Shape{t.Shape[0], g.Out.Shape[1]}
+		g.Elems, _ = g.Out.Shape.Elements()
+	}
 }
 
 func sameKind(src string, sels []*selection) error {
@@ -186,7 +282,7 @@ func sameKind(src string, sels []*selection) error {
 
 // matchKeys pairs tensors by key, in the first input's order, and checks
 // that every key is in every input with one shape.
-func matchKeys(src string, sels []*selection) ([]FuseGroup, error) {
+func matchKeys(src string, sels []*selection, vocab bool) ([]FuseGroup, error) {
 	index := make([]map[string]TensorInfo, len(sels))
 	for i, s := range sels {
 		index[i] = map[string]TensorInfo{}
@@ -210,8 +306,8 @@ func matchKeys(src string, sels []*selection) ([]FuseGroup, error) {
 			if !ok {
 				return nil, query.ErrorAt(src, sels[i].sel.Pos, "%s has no %s matching %s", sels[i].sel, describeKey(k), first.Ref())
 			}
-			if !t.Shape.Equal(first.Shape) {
-				return nil, query.ErrorAt(src, sels[i].sel.Pos, "shape mismatch: %s is %s %s but %s is %s %s", first.Ref(), first.DType, first.Shape, t.Ref(), t.DType, t.Shape)
+			if !t.Shape.Equal(first.Shape) && !(vocab && vocabRows(first, t)) {
+				return nil, query.ErrorAt(src, sels[i].sel.Pos, "shape mismatch: %s is %s %s but %s is %s %s%s", first.Ref(), first.DType, first.Shape, t.Ref(), t.DType, t.Shape, vocabHint(first, t))
 			}
 			g.In = append(g.In, t)
 		}
@@ -222,6 +318,9 @@ func matchKeys(src string, sels []*selection) ([]FuseGroup, error) {
 		g.Copy = copyOnly
 		g.Out = OutTensor{Name: first.Name, DType: outDType(g.In), Shape: first.Shape}
 		g.Elems, _ = first.Shape.Elements()
+		for _, t := range g.In[1:] {
+			g.shrinkRows(t)
+		}
 		groups = append(groups, g)
 	}
 	return groups, nil
@@ -248,93 +347,3 @@ func describeKey(k string) string {
 }
 
 func quote(s string) string { return `"` + s + `"` }
-
-// chooseIndexes answers equality predicates of SHOW TENSORS from bitmaps.
-func chooseIndexes(p *Plan, cat Catalog) (bool, error) {
-	n, ok := p.Root.(*ShowTensorsNode)
-	if !ok {
-		return false, nil
-	}
-	if err := checkShowTensors(p, n, cat); err != nil {
-		return false, err
-	}
-	var rest []query.Predicate
-	for _, pr := range n.Filter {
-		pr.Value = normalizeValue(pr.Field, pr.Value)
-		if pr.Op == query.OpEq && pr.Field != query.FieldName {
-			n.Index = append(n.Index, pr)
-			continue
-		}
-		rest = append(rest, pr)
-	}
-	n.Filter = rest
-	return len(n.Index) > 0, nil
-}
-
-// checkShowTensors refuses an unknown FROM model and dtype values no
-// tensor can have, pointing at them.
-func checkShowTensors(p *Plan, n *ShowTensorsNode, cat Catalog) error {
-	st, _ := p.Stmt.(*query.ShowTensors)
-	if ex, ok := p.Stmt.(*query.Explain); ok {
-		st, _ = ex.Stmt.(*query.ShowTensors)
-	}
-	if n.Model != "" {
-		if _, ok, err := cat.Model(n.Model); err != nil {
-			return err
-		} else if !ok && st != nil {
-			return noModel(p.Src, st.FromPos, n.Model, cat)
-		}
-	}
-	for _, pr := range n.Filter {
-		if pr.Field != query.FieldDType || pr.Op == query.OpLike {
-			continue
-		}
-		if _, err := tensor.ParseDType(strings.ToUpper(pr.Value)); err != nil {
-			return query.ErrorAt(p.Src, pr.Pos, "%s", strings.TrimPrefix(err.Error(), "vsdb: "))
-		}
-	}
-	return nil
-}
-
-// normalizeValue spells dtype and codec values the way they are stored
-// (F16, lossless), so users may write them in any case.
-func normalizeValue(field, v string) string {
-	switch field {
-	case query.FieldDType:
-		return strings.ToUpper(v)
-	case query.FieldCodec:
-		return strings.ToLower(v)
-	}
-	return v
-}
-
-// estimateCost fills in FUSE's cost: every input read once, the output
-// written once (or returned), one multiply-add per input element, and
-// memory of one chunk window per input plus the output.
-func estimateCost(p *Plan, cat Catalog) (bool, error) {
-	n, ok := p.Root.(*FuseNode)
-	if !ok {
-		return false, nil
-	}
-	var c Cost
-	window := cat.ChunkBytes()
-	for _, g := range n.Groups {
-		for _, t := range g.In {
-			c.BytesRead += t.StoredBytes
-		}
-		outBytes := g.Elems * int64(g.Out.DType.Size())
-		if n.Into != "" {
-			c.BytesWritten += outBytes
-		} else {
-			c.PeakMemory += outBytes
-		}
-		if !g.Copy {
-			c.Flops += 2 * g.Elems * int64(len(g.In))
-		}
-	}
-	// Per input: the encoded chunk, the decoded chunk and its float32
-	// window; plus the float32 output window and its encoded form.
-	c.PeakMemory += window * int64(3*len(n.Inputs)+2)
-	n.Cost = c
-	return true, nil
-}

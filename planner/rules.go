@@ -9,9 +9,13 @@ type rule struct {
 
 // rules is the ordered rule table.
 var rules = []rule{
+	{"check-names", checkNames},
 	{"check-target", checkTarget},
 	{"resolve-selectors", resolveSelectors},
+	{"resolve-method", resolveMethod},
 	{"pair-inputs", pairInputs},
+	{"filter-tensors", filterGroups},
+	{"resolve-weights", resolveWeights},
 	{"bitmap-index", chooseIndexes},
 	{"estimate-cost", estimateCost},
 }

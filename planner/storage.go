@@ -15,6 +15,7 @@ type ModelInfo struct {
 	StoredBytes int64
 	Source      string
 	Created     string
+	Metadata    map[string]string
 }
 
 // TensorInfo is what the planner knows of a stored tensor.
@@ -29,6 +30,10 @@ type TensorInfo struct {
 	Codec       string
 	RawBytes    int64
 	StoredBytes int64
+	// Reads is how often the tensor has been read; Tier is its access tier
+	// (hot, warm or cold) as of the last refresh of the access index.
+	Reads uint64
+	Tier  string
 }
 
 // Ref is "model:name", the way statements and messages name a tensor.
@@ -47,6 +52,11 @@ type Catalog interface {
 	TensorsByID(ids *roaring.Bitmap) ([]TensorInfo, error)
 	// ChunkBytes is the raw size of one stored chunk.
 	ChunkBytes() int64
+	// ReadsAbove returns, among candidates, the tensors read more than n
+	// times (from the bit-sliced index of read counts).
+	ReadsAbove(n uint64, candidates *roaring.Bitmap) (*roaring.Bitmap, error)
+	// AllTensors returns the ids of every stored tensor.
+	AllTensors() (*roaring.Bitmap, error)
 }
 
 // TensorReader reads one stored tensor's values.
@@ -80,4 +90,9 @@ type Storage interface {
 	Catalog
 	Open(t TensorInfo) (TensorReader, error)
 	Create(model string, source string, tensors []OutTensor) (ModelWriter, error)
+	// DeleteModel removes a model and all it stored.
+	DeleteModel(model string) error
+	// Check verifies indexes and checksums ("" = every model), one line per
+	// problem.
+	Check(model string) ([]string, error)
 }

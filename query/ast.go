@@ -5,7 +5,8 @@ import (
 )
 
 // Statement is a parsed query statement: one of *Fuse, *ShowModels,
-// *ShowTensors, *Get or *Explain. The set is closed; use a type switch.
+// *ShowLayers, *ShowTensors, *Get, *Describe, *Stats, *Diff, *DeleteModel,
+// *Check or *Explain. The set is closed; use a type switch.
 type Statement interface {
 	// String prints the statement back in canonical form: keywords in
 	// upper case, single spaces, names quoted only where needed, no
@@ -34,65 +35,101 @@ type Selector struct {
 // one tensor path.
 func (s Selector) WholeModel() bool { return s.Path == "" }
 
-// Weight is one FUSE weight: a finite number.
+// Weight is one FUSE weight: a finite number, or a gradient list such as
+// [0, 0.5, 1] (mergekit's per-layer gradient, interpolated over the
+// layers by the planner).
 type Weight struct {
-	// Pos is the position of the number; EndPos is just past it.
+	// Pos is the position of the number or of '['; EndPos is just past
+	// the number or ']'.
 	Pos, EndPos lexer.Position
-	// Value is the weight. Parse guarantees it is finite.
+	// Value is the weight. Parse guarantees it is finite. It is 0 when
+	// Gradient is set.
 	Value float64
+	// Gradient is nil unless the weight is a bracketed list; then it holds
+	// at least two finite numbers, in source order.
+	Gradient []float64
 }
 
-// Predicate fields accepted in SHOW TENSORS ... WHERE. Parse lower-cases
-// field names, so Predicate.Field is always one of these.
+// OptionKind says which field of an Option holds its value.
+type OptionKind int
+
+// Option kinds.
 const (
-	FieldLayer = "layer"
-	FieldParam = "param"
-	FieldDType = "dtype"
-	FieldCodec = "codec"
-	FieldName  = "name"
+	OptNumber OptionKind = iota + 1 // Option.Number
+	OptString                       // Option.Str
+	OptBool                         // Option.Bool
 )
 
-// Predicate operators. Parse upper-cases LIKE, so Predicate.Op is always
-// one of these.
-const (
-	OpEq   = "="
-	OpNe   = "!="
-	OpLike = "LIKE"
-)
-
-// predicateFields lists the valid fields in the order messages name them.
-var predicateFields = []string{FieldLayer, FieldParam, FieldDType, FieldCodec, FieldName}
-
-// Predicate is one "field op 'value'" condition of a WHERE clause.
-type Predicate struct {
-	// Pos is the position of the field name; EndPos is just past the value.
+// Option is one key = value of FUSE ... USING method (key = value, ...).
+// Which keys a method takes, and their types, is the planner's business.
+type Option struct {
+	// Pos is the position of the key; EndPos is just past the value.
 	Pos, EndPos lexer.Position
-	// Field is one of the Field* constants.
-	Field string
-	// Op is one of the Op* constants.
-	Op string
-	// Value is the unquoted string value ('it''s' becomes it's). For LIKE it
-	// is the pattern, interpreted by the planner.
-	Value string
+	// ValuePos is the position of the value.
+	ValuePos lexer.Position
+	// Key is the option name, lower-cased. Parse guarantees keys are
+	// unique within one USING clause.
+	Key string
+	// Kind says which of Number, Str and Bool holds the value; the other
+	// two are zero.
+	Kind OptionKind
+	// Number is the value of a numeric option; Parse guarantees it is
+	// finite.
+	Number float64
+	// Str is the value of a string option, unquoted.
+	Str string
+	// Bool is the value of TRUE or FALSE.
+	Bool bool
 }
 
-// Fuse is FUSE inputs WEIGHTS weights [INTO model]: a weighted combination
-// of tensors or models. Parse guarantees at least two inputs and exactly
-// one weight per input.
+// Fuse is FUSE inputs [WEIGHTS weights] [USING method [(options)]]
+// [BASE model] [WHERE expr] [INTO model]: a combination of tensors or
+// models. Parse guarantees at least two inputs, and that WEIGHTS is given
+// unless USING is; when WEIGHTS is given it has exactly one weight per
+// input.
 type Fuse struct {
 	// Pos is the position of FUSE; EndPos is just past the statement.
 	Pos, EndPos lexer.Position
 	// Inputs are the selectors to combine, in source order.
 	Inputs []Selector
-	// WeightsPos is the position of the WEIGHTS keyword.
+	// WeightsPos is the position of the WEIGHTS keyword, or the zero
+	// Position without WEIGHTS.
 	WeightsPos lexer.Position
-	// Weights holds one weight per input, in the same order.
+	// Weights holds one weight per input, in the same order; nil without
+	// WEIGHTS (only possible with USING).
 	Weights []Weight
+	// Method is the merge method named by USING, lower-cased (linear,
+	// ties, slerp, ...), or "" without USING. Parse accepts any
+	// identifier; the planner validates it.
+	Method string
+	// MethodPos is the position of the method name, or the zero Position
+	// without USING.
+	MethodPos lexer.Position
+	// Options are the method's options in source order; nil without them.
+	Options []Option
+	// Base is the base model named by BASE, unquoted, or "" without BASE.
+	Base string
+	// BasePos is the position of the base model name, or the zero
+	// Position without BASE.
+	BasePos lexer.Position
+	// Where restricts the tensors of the inputs that take part; nil
+	// without WHERE.
+	Where Expr
 	// Into is the target model name, unquoted, or "" without INTO.
 	Into string
 	// IntoPos is the position of the target model name, or the zero
 	// Position without INTO.
 	IntoPos lexer.Position
+}
+
+// Option returns the option with the given (lower-case) key.
+func (s *Fuse) Option(key string) (Option, bool) {
+	for _, o := range s.Options {
+		if o.Key == key {
+			return o, true
+		}
+	}
+	return Option{}, false
 }
 
 // ShowModels is SHOW MODELS.
@@ -101,7 +138,18 @@ type ShowModels struct {
 	Pos, EndPos lexer.Position
 }
 
-// ShowTensors is SHOW TENSORS [FROM model] [WHERE pred [AND pred ...]].
+// ShowLayers is SHOW LAYERS [OF model].
+type ShowLayers struct {
+	// Pos is the position of SHOW; EndPos is just past the statement.
+	Pos, EndPos lexer.Position
+	// Of is the model name, unquoted, or "" for all models.
+	Of string
+	// OfPos is the position of the model name, or the zero Position
+	// without OF.
+	OfPos lexer.Position
+}
+
+// ShowTensors is SHOW TENSORS [FROM model] [WHERE expr].
 type ShowTensors struct {
 	// Pos is the position of SHOW; EndPos is just past the statement.
 	Pos, EndPos lexer.Position
@@ -110,9 +158,8 @@ type ShowTensors struct {
 	// FromPos is the position of the model name, or the zero Position
 	// without FROM.
 	FromPos lexer.Position
-	// Where holds the predicates, all of which must hold (AND); empty
-	// without WHERE.
-	Where []Predicate
+	// Where is the filter; nil without WHERE.
+	Where Expr
 }
 
 // Get is GET selector.
@@ -123,10 +170,63 @@ type Get struct {
 	Sel Selector
 }
 
-// Explain is EXPLAIN statement. Stmt is never itself an *Explain.
+// Describe is DESCRIBE model.
+type Describe struct {
+	// Pos is the position of DESCRIBE; EndPos is just past the model name.
+	Pos, EndPos lexer.Position
+	// Model is the model name, unquoted. It is never empty.
+	Model string
+	// ModelPos is the position of the model name.
+	ModelPos lexer.Position
+}
+
+// Stats is STATS [model].
+type Stats struct {
+	// Pos is the position of STATS; EndPos is just past the statement.
+	Pos, EndPos lexer.Position
+	// Model is the model name, unquoted, or "" for the whole store.
+	Model string
+	// ModelPos is the position of the model name, or the zero Position
+	// without one.
+	ModelPos lexer.Position
+}
+
+// Diff is DIFF selector, selector: compare two tensors, layers or models.
+type Diff struct {
+	// Pos is the position of DIFF; EndPos is just past the statement.
+	Pos, EndPos lexer.Position
+	// Left and Right are the two selectors, in source order.
+	Left, Right Selector
+}
+
+// DeleteModel is DELETE MODEL model.
+type DeleteModel struct {
+	// Pos is the position of DELETE; EndPos is just past the model name.
+	Pos, EndPos lexer.Position
+	// Model is the model name, unquoted. It is never empty.
+	Model string
+	// ModelPos is the position of the model name.
+	ModelPos lexer.Position
+}
+
+// Check is CHECK [model]: verify stored data.
+type Check struct {
+	// Pos is the position of CHECK; EndPos is just past the statement.
+	Pos, EndPos lexer.Position
+	// Model is the model name, unquoted, or "" for the whole store.
+	Model string
+	// ModelPos is the position of the model name, or the zero Position
+	// without one.
+	ModelPos lexer.Position
+}
+
+// Explain is EXPLAIN [ANALYZE] statement. Stmt is never itself an *Explain.
 type Explain struct {
 	// Pos is the position of EXPLAIN; EndPos is just past the statement.
 	Pos, EndPos lexer.Position
+	// Analyze is set by EXPLAIN ANALYZE: run the statement and report
+	// what it did next to the plan.
+	Analyze bool
 	// Stmt is the statement to explain.
 	Stmt Statement
 }
@@ -138,16 +238,40 @@ func (s *Fuse) Position() lexer.Position { return s.Pos }
 func (s *ShowModels) Position() lexer.Position { return s.Pos }
 
 // Position implements Statement.
+func (s *ShowLayers) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
 func (s *ShowTensors) Position() lexer.Position { return s.Pos }
 
 // Position implements Statement.
 func (s *Get) Position() lexer.Position { return s.Pos }
 
 // Position implements Statement.
+func (s *Describe) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *Stats) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *Diff) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *DeleteModel) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *Check) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
 func (s *Explain) Position() lexer.Position { return s.Pos }
 
 func (*Fuse) statement()        {}
 func (*ShowModels) statement()  {}
+func (*ShowLayers) statement()  {}
 func (*ShowTensors) statement() {}
 func (*Get) statement()         {}
+func (*Describe) statement()    {}
+func (*Stats) statement()       {}
+func (*Diff) statement()        {}
+func (*DeleteModel) statement() {}
+func (*Check) statement()       {}
 func (*Explain) statement()     {}

@@ -3,6 +3,8 @@ package query
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -12,9 +14,10 @@ import (
 
 // This file turns participle's syntax errors into friendly *Errors.
 
-// checkStart validates the statement keyword (and, after EXPLAIN, the
-// explained statement's keyword) before the grammar runs, so a misspelled
-// or unknown statement gets a message listing the statements that exist.
+// checkStart validates the statement keyword (and, after EXPLAIN [ANALYZE],
+// the explained statement's keyword) before the grammar runs, so a
+// misspelled or unknown statement gets a message listing the statements
+// that exist.
 func checkStart(src string, toks []lexer.Token) *Error {
 	first := toks[0]
 	if first.EOF() {
@@ -22,21 +25,67 @@ func checkStart(src string, toks []lexer.Token) *Error {
 			"empty query (expected a statement: %s)", orList(statementKeywords))
 	}
 	if !isStatementKeyword(first) {
-		return unknownStatement(src, first, statementKeywords)
+		return unknownStatement(src, first, statementKeywords, nil)
 	}
 	if !strings.EqualFold(first.Value, "EXPLAIN") {
 		return nil
 	}
-	next := toks[1]
-	explainable := statementKeywords[:3]
+	explain, next := "EXPLAIN", toks[1]
+	var also []string // what else could follow, for suggestions
+	if isIdent(next, "ANALYZE") {
+		explain, first, next = "EXPLAIN ANALYZE", next, toks[2]
+	} else {
+		also = []string{"ANALYZE"}
+	}
+	explainable := statementKeywords[:len(statementKeywords)-1]
 	switch {
 	case next.EOF():
 		return errorAt(src, endOf(first),
-			"EXPLAIN needs a statement to explain (%s)", orList(explainable))
-	case next.Type == typeIdent && strings.EqualFold(next.Value, "EXPLAIN"):
+			"%s needs a statement to explain (%s)", explain, orList(explainable))
+	case isIdent(next, "EXPLAIN"):
 		return errorAt(src, next.Pos, "EXPLAIN cannot be nested (expected %s)", orList(explainable))
 	case !isStatementKeyword(next):
-		return unknownStatement(src, next, explainable)
+		return unknownStatement(src, next, explainable, also)
+	}
+	return nil
+}
+
+// isIdent reports whether t is the identifier keyword, ignoring case.
+func isIdent(t lexer.Token, keyword string) bool {
+	return t.Type == typeIdent && strings.EqualFold(t.Value, keyword)
+}
+
+// maxNesting bounds how deeply parentheses and NOTs may nest in a WHERE
+// expression, so that the recursive descent parser cannot exhaust the
+// stack on hostile input.
+const maxNesting = 100
+
+// checkNesting rejects expressions nested more than maxNesting levels
+// deep. It tracks the parser's recursion without parsing: each '(' and
+// each prefix NOT opens a level; ')' closes its '(' and any NOT opened
+// inside it; AND and OR close the NOTs opened since the enclosing '('.
+func checkNesting(src string, toks []lexer.Token) *Error {
+	type group struct{ outer, base int }
+	var open []group
+	depth, base := 0, 0
+	for i, t := range toks {
+		switch {
+		case t.Type == typePunct && t.Value == "(":
+			open = append(open, group{depth, base})
+			depth++
+			base = depth
+		case t.Type == typePunct && t.Value == ")" && len(open) > 0:
+			g := open[len(open)-1]
+			open = open[:len(open)-1]
+			depth, base = g.outer, g.base
+		case isIdent(t, "NOT") && !isIdent(toks[min(i+1, len(toks)-1)], "LIKE"):
+			depth++
+		case isIdent(t, "AND") || isIdent(t, "OR"):
+			depth = base
+		}
+		if depth > maxNesting {
+			return errorAt(src, t.Pos, "expression nested too deeply (more than %d levels of parentheses and NOT)", maxNesting)
+		}
 	}
 	return nil
 }
@@ -46,14 +95,15 @@ func isStatementKeyword(t lexer.Token) bool {
 }
 
 // unknownStatement reports a token that should have been a statement
-// keyword.
-func unknownStatement(src string, t lexer.Token, allowed []string) *Error {
+// keyword. The words in also could stand there too (ANALYZE after
+// EXPLAIN); they are suggested but not listed.
+func unknownStatement(src string, t lexer.Token, allowed, also []string) *Error {
 	if t.Type != typeIdent {
 		return errorAt(src, t.Pos, "unexpected %s (expected a statement: %s)",
 			describeToken(t), orList(allowed))
 	}
 	hint := ""
-	if s := suggest(t.Value, allowed); s != "" {
+	if s := suggest(t.Value, append(append([]string{}, allowed...), also...)); s != "" {
 		hint = fmt.Sprintf("; did you mean %s?", s)
 	}
 	return errorAt(src, t.Pos, "unknown statement %q (expected %s%s)", t.Value, orList(allowed), hint)
@@ -96,52 +146,150 @@ func unexpectedToken(src string, toks []lexer.Token, tree *query, ute *participl
 		expected = rest[len(" (expected ") : len(rest)-1]
 	}
 	if expected == "" {
-		return trailingToken(src, pos, tok, prev, tree)
+		var next lexer.Token
+		if i >= 0 && i+1 < len(toks) {
+			next = toks[i+1]
+		}
+		return trailingToken(src, pos, tok, prev, next, tree)
 	}
 
 	want := describeExpected(expected)
-	msg := fmt.Sprintf("unexpected %s (expected %s)", describeToken(tok), want)
-	switch {
-	case tok.Type == typeNumber && (strings.Contains(want, descModel) || strings.Contains(want, descSelector)):
-		msg += fmt.Sprintf("; a model name starts with a letter or '_', so quote this one: %s", quoteString(tok.Value))
-	case (tok.Type == typeNumber || tok.Type == typeIdent) && want == descString:
-		msg += fmt.Sprintf("; values are quoted: %s", quoteString(tok.Value))
-	case tok.Value == "=" && prev.Value == "=":
-		msg += "; equality is a single '='"
+	extra := ""
+	switch want {
+	case `")"`, `"]"`:
+		// participle names only the closing bracket; a list or an
+		// expression could also have gone on.
+		want, extra = unclosedBracket(toks, i, tok)
 	}
-	return errorAt(src, pos, "%s", msg)
+	if dym := didYouMean(tok, quotedKeywords(want)); dym != "" {
+		return errorAt(src, pos, "unexpected %s (expected %s%s)", describeToken(tok), want, dym)
+	}
+	if extra == "" {
+		extra = hint(tok, prev, want)
+	}
+	return errorAt(src, pos, "unexpected %s (expected %s)%s", describeToken(tok), want, extra)
+}
+
+// unclosedBracket describes what could stand at toks[i] inside a bracket
+// that is not closed: the separator or operators that continue the list
+// or expression, or the closing bracket. At the end of the input it also
+// says where the bracket was opened.
+func unclosedBracket(toks []lexer.Token, i int, tok lexer.Token) (want, extra string) {
+	var stack []int
+	for j := 0; j < i && j < len(toks); j++ {
+		switch t := toks[j]; {
+		case t.Type != typePunct:
+		case t.Value == "(" || t.Value == "[":
+			stack = append(stack, j)
+		case (t.Value == ")" || t.Value == "]") && len(stack) > 0:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if len(stack) == 0 {
+		return `")"`, "" // unreachable: participle expects a bracket only inside one
+	}
+	j := stack[len(stack)-1]
+	open := toks[j]
+	switch {
+	case open.Value == "[":
+		want = `"," or "]"`
+	case j >= 2 && isIdent(toks[j-2], "USING"):
+		want = `"," or ")"`
+	default:
+		want = `"AND", "OR" or ")"`
+	}
+	if tok.EOF() || tok.Value == ";" {
+		extra = fmt.Sprintf("; the %q at %d:%d is not closed", open.Value, open.Pos.Line, open.Pos.Column)
+	}
+	return want, extra
+}
+
+// didYouMean suggests the keyword among candidates that tok misspells, as
+// "; did you mean X?", or returns "". Candidates that are not keywords
+// (punctuation) are never suggested.
+func didYouMean(tok lexer.Token, candidates []string) string {
+	if tok.Type != typeIdent {
+		return ""
+	}
+	var keywords []string
+	for _, c := range candidates {
+		if isKeyword(c, allKeywords...) {
+			keywords = append(keywords, c)
+		}
+	}
+	if s := suggest(tok.Value, keywords); s != "" {
+		return fmt.Sprintf("; did you mean %s?", s)
+	}
+	return ""
+}
+
+// hint returns advice on a common mistake, to append to a message that
+// says tok was unexpected where want was expected, or "".
+func hint(tok, prev lexer.Token, want string) string {
+	switch {
+	case (tok.Type == typeNumber || tok.Type == typeSize) &&
+		(strings.Contains(want, descModel) || strings.Contains(want, descSelector)):
+		return fmt.Sprintf("; a model name starts with a letter or '_', so quote this one: %s", quoteString(tok.Value))
+	case tok.Type == typeIdent && strings.HasPrefix(want, descString):
+		return fmt.Sprintf("; strings are quoted: %s", quoteString(tok.Value))
+	case tok.Value == "=" && prev.Value == "=":
+		return "; equality is a single '='"
+	case tok.Value == ">" && prev.Value == "<":
+		return "; not-equal is written !="
+	case want == `"MODEL"` && isIdent(prev, "DELETE") && tok.Type == typeIdent:
+		return fmt.Sprintf("; write DELETE MODEL %s", tok.Value)
+	}
+	return ""
+}
+
+// quotedKeywords returns the keywords quoted in a list of expectations:
+// "WEIGHTS" and "USING" in `"WEIGHTS" or "USING"`.
+func quotedKeywords(want string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(want, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if k, err := strconv.Unquote(f); err == nil && isKeyword(k, allKeywords...) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // trailingToken reports a token left over after a statement that parsed.
 // If the statement could have gone on, the message lists what could come
-// next; otherwise it says the statement had ended.
-func trailingToken(src string, pos lexer.Position, tok, prev lexer.Token, tree *query) *Error {
+// next; otherwise it says the statement had ended. next is the token after
+// tok, for hints.
+func trailingToken(src string, pos lexer.Position, tok, prev, next lexer.Token, tree *query) *Error {
 	if prev.Value == ";" {
 		return errorAt(src, pos, "unexpected %s after %q (a query holds one statement)", describeToken(tok), ";")
 	}
-	next := continuations(tree)
-	hint := ""
-	if tok.Type == typeIdent {
-		candidates := next
-		if len(candidates) == 0 {
-			candidates = allKeywords
-		}
-		if s := suggest(tok.Value, candidates); s != "" {
-			hint = fmt.Sprintf("; did you mean %s?", s)
-		}
+	if tok.Type == typePunct && tok.Value == ")" {
+		return errorAt(src, pos, "unexpected %s: there is no '(' to close", describeToken(tok))
 	}
-	if len(next) == 0 {
-		return errorAt(src, pos, "unexpected %s after the end of the statement%s", describeToken(tok), hint)
+	more := continuations(tree)
+	if len(more) == 0 {
+		return errorAt(src, pos, "unexpected %s after the end of the statement%s",
+			describeToken(tok), didYouMean(tok, allKeywords))
 	}
-	quoted := make([]string, 0, len(next)+1)
-	for _, k := range next {
-		quoted = append(quoted, fmt.Sprintf("%q", k))
+	quoted := make([]string, 0, len(more)+1)
+	for _, k := range more {
+		if k == descModel {
+			quoted = append(quoted, k)
+		} else {
+			quoted = append(quoted, fmt.Sprintf("%q", k))
+		}
 	}
 	quoted = append(quoted, "end of input")
-	return errorAt(src, pos, "unexpected %s (expected %s%s)", describeToken(tok), orList(quoted), hint)
+	want := orList(quoted)
+	if tok.Type == typeIdent && slices.Contains(more, "(") && next.Value == "=" {
+		return errorAt(src, pos, "unexpected %s (expected %s); options go in parentheses: USING %s (%s = ...)",
+			describeToken(tok), want, prev.Value, tok.Value)
+	}
+	return errorAt(src, pos, "unexpected %s (expected %s%s)%s",
+		describeToken(tok), want, didYouMean(tok, more), hint(tok, prev, want))
 }
 
-// continuations lists the tokens that could extend a complete statement.
+// continuations lists the tokens that could extend a complete statement:
+// keywords and punctuation, or descModel where a model name could follow.
 func continuations(tree *query) []string {
 	if tree == nil || tree.Stmt == nil {
 		return nil
@@ -154,13 +302,28 @@ func continuations(tree *query) []string {
 	case plain == nil:
 		return nil
 	case plain.Fuse != nil:
-		if plain.Fuse.Into == nil {
-			return []string{",", "INTO"}
+		switch f := plain.Fuse; {
+		case f.Into != nil:
+			return nil
+		case f.Where != nil:
+			return []string{"AND", "OR", "INTO"}
+		case f.Base != nil:
+			return []string{"WHERE", "INTO"}
+		case f.Using != nil && f.Using.Options == nil:
+			return []string{"(", "BASE", "WHERE", "INTO"}
+		case f.Using != nil:
+			return []string{"BASE", "WHERE", "INTO"}
+		default:
+			return []string{",", "USING", "BASE", "WHERE", "INTO"}
+		}
+	case plain.Show != nil && plain.Show.Layers != nil:
+		if plain.Show.Layers.Of == nil {
+			return []string{"OF"}
 		}
 	case plain.Show != nil && plain.Show.Tensors != nil:
 		switch t := plain.Show.Tensors; {
-		case len(t.Where) > 0:
-			return []string{"AND"}
+		case t.Where != nil:
+			return []string{"AND", "OR"}
 		case t.From == nil:
 			return []string{"FROM", "WHERE"}
 		default:
@@ -168,6 +331,18 @@ func continuations(tree *query) []string {
 		}
 	case plain.Get != nil && plain.Get.Sel != nil && plain.Get.Sel.Path == nil:
 		return []string{":"}
+	case plain.Stats != nil && plain.Stats.Model == nil,
+		plain.Check != nil && plain.Check.Model == nil:
+		return []string{descModel}
+	case plain.Diff != nil && len(plain.Diff.Inputs) > 0:
+		var out []string
+		if plain.Diff.Inputs[len(plain.Diff.Inputs)-1].Path == nil {
+			out = append(out, ":")
+		}
+		if len(plain.Diff.Inputs) < 2 {
+			out = append(out, ",")
+		}
+		return out
 	}
 	return nil
 }
@@ -204,20 +379,31 @@ func describeToken(t lexer.Token) string {
 // listed are described by their first term, so keyword-led productions
 // read as their keyword.
 const (
-	descModel    = "a model name"
-	descSelector = "a selector like model:path"
-	descString   = "a quoted string"
+	descModel     = "a model name"
+	descSelector  = "a selector like model:path"
+	descString    = "a quoted string"
+	descCondition = "a condition like field = 'value'"
 )
 
 var termDescriptions = map[string]string{
-	"SelectorExpr":  descSelector,
-	"ModelName":     descModel,
-	"WeightLit":     "a number",
-	"PredicateExpr": "a condition like field = 'value'",
-	"<ident>":       "a name",
-	"<path>":        "a tensor path",
-	"<string>":      descString,
-	"<number>":      "a number",
+	"SelectorExpr": descSelector,
+	"ModelName":    descModel,
+	"WeightLit":    "a number or a gradient like [0, 0.5, 1]",
+	"NumberLit":    "a number",
+	"MethodName":   "a merge method like linear or ties",
+	"OptionExpr":   "an option like key = value",
+	"OptionValue":  "a number, a quoted string, TRUE or FALSE",
+	"OrExpr":       descCondition,
+	"AndExpr":      descCondition,
+	"NotExpr":      descCondition,
+	"PrimaryExpr":  descCondition,
+	"CompareExpr":  descCondition,
+	"CompareOp":    "a comparison operator like =, != or LIKE",
+	"<ident>":      "a name",
+	"<path>":       "a tensor path",
+	"<string>":     descString,
+	"<number>":     "a number",
+	"<size>":       "a size like 10MB",
 }
 
 // productions maps each production of the grammar to its EBNF body.

@@ -60,6 +60,7 @@ func TestDocsTokens(t *testing.T) {
 		"path":   pathPattern,
 		"string": stringPattern,
 		"number": numberPattern,
+		"size":   sizePattern,
 	} {
 		if !strings.Contains(string(raw), "`"+pattern+"`") {
 			t.Errorf("%s does not quote the %s pattern `%s`", docPath, name, pattern)
@@ -67,7 +68,7 @@ func TestDocsTokens(t *testing.T) {
 	}
 }
 
-// TestDocsExamples parses every statement of the document's ```sql block
+// TestDocsExamples parses every statement of the document's ```sql blocks
 // (statements end with ';' at the end of a line) and checks the canonical
 // form example.
 func TestDocsExamples(t *testing.T) {
@@ -76,23 +77,30 @@ func TestDocsExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(raw)
-	_, block, ok := strings.Cut(doc, "```sql\n")
-	if !ok {
-		t.Fatalf("%s has no ```sql block", docPath)
-	}
-	block, _, _ = strings.Cut(block, "\n```")
-	n := 0
-	for _, stmt := range strings.SplitAfter(block, ";\n") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
+	n, blocks := 0, 0
+	for rest := doc; ; {
+		_, after, ok := strings.Cut(rest, "```sql\n")
+		if !ok {
+			break
 		}
-		n++
-		if _, err := Parse(stmt); err != nil {
-			t.Errorf("%s example %q: %v", docPath, stmt, err)
+		blocks++
+		block, tail, _ := strings.Cut(after, "\n```")
+		rest = tail
+		for _, stmt := range strings.SplitAfter(block, ";\n") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			n++
+			if !strings.HasSuffix(strings.TrimSpace(stmt), ";") {
+				t.Errorf("%s example %q does not end with ';'", docPath, stmt)
+			}
+			if _, err := Parse(stmt); err != nil {
+				t.Errorf("%s example %q: %v", docPath, stmt, err)
+			}
 		}
 	}
-	if n < 5 {
-		t.Errorf("%s: found %d examples, want at least 5", docPath, n)
+	if blocks < 3 || n < 25 {
+		t.Errorf("%s: found %d examples in %d ```sql blocks, want at least 25 in 3", docPath, n, blocks)
 	}
 
 	const in, out = "fuse A:x,b:'y' weights .5,1e-3 into c;", "FUSE A:x, b:y WEIGHTS 0.5, 0.001 INTO c"

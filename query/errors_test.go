@@ -12,7 +12,7 @@ func TestErrorFormat(t *testing.T) {
 	if !errors.As(err, &e) {
 		t.Fatalf("error %T is not *Error", err)
 	}
-	const want = `vsdb: 1:15: unexpected token "WEIGHT" (expected "WEIGHTS")`
+	const want = `vsdb: 1:15: unexpected token "WEIGHT" (expected "WEIGHTS" or "USING"; did you mean WEIGHTS?)`
 	if e.Error() != want {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)
 	}
@@ -52,6 +52,9 @@ func TestErrorOneLine(t *testing.T) {
 		"GET m:x 'trailing\nstring'",
 		"GET \x00",
 		"GET \xff",
+		"SHOW TENSORS WHERE tier = 'multi\nline'",
+		"SHOW TENSORS WHERE size > 'multi\nline'",
+		"FUSE a, b USING ties (x = 1, x = 'a\nb')",
 	} {
 		_, err := Parse(src)
 		if err == nil {

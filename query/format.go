@@ -1,6 +1,7 @@
 package query
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +13,9 @@ import (
 var (
 	bareModelRE = regexp.MustCompile(`^` + identPattern + `$`)
 	barePathRE  = regexp.MustCompile(`^` + pathPattern + `$`)
+	numberRE    = regexp.MustCompile(`^` + numberPattern + `$`)
+	sizeRE      = regexp.MustCompile(`^` + sizePattern + `$`)
+	splitUnitRE = regexp.MustCompile(`^(` + numberPattern + `)(.*)$`)
 )
 
 // quoteString returns s as a single-quoted string literal, doubling quotes.
@@ -36,6 +40,50 @@ func formatPath(path string) string {
 	return quoteString(path)
 }
 
+// formatWeight writes a weight as the shortest decimal that reads back as
+// the same float64 (0.5, -1, 0.001, 1e-07).
+func formatWeight(v float64) string {
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// formatNumber writes an option or WHERE number: integers below 1e21 in
+// full (1000000, not 1e+06), anything else as formatWeight does.
+func formatNumber(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e21 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return formatWeight(v)
+}
+
+// sizeUnitsLargestFirst are the units formatSize tries, largest first so
+// that a tie goes to the larger unit (1KiB rather than 1024).
+var sizeUnitsLargestFirst = []string{"GiB", "GB", "MiB", "MB", "KiB", "KB"}
+
+// formatSize writes a byte count in its shortest form among a plain
+// number and a number of at least 1 with a unit that reads back as
+// exactly the same value: 10000000 is 10MB, 1610612736 is 1.5GiB, 524288
+// is 512KiB (not 0.5MiB), 1536 stays 1536.
+func formatSize(v float64) string {
+	best := ""
+	for _, u := range sizeUnitsLargestFirst {
+		mult := sizeUnits[strings.ToLower(u)]
+		if math.Abs(v/mult) < 1 {
+			continue
+		}
+		s := formatNumber(v / mult)
+		if back, err := strconv.ParseFloat(s, 64); err != nil || back*mult != v {
+			continue
+		}
+		if s += u; best == "" || len(s) < len(best) {
+			best = s
+		}
+	}
+	if plain := formatNumber(v); best == "" || len(plain) < len(best) {
+		best = plain
+	}
+	return best
+}
+
 // String returns the selector as model or model:path.
 func (s Selector) String() string {
 	if s.Path == "" {
@@ -45,14 +93,108 @@ func (s Selector) String() string {
 }
 
 // String returns the weight as the shortest decimal that reads back as
-// the same float64 (0.5, -1, 0.001, 1e-07).
+// the same float64 (0.5, -1, 0.001, 1e-07), or a gradient as [0, 0.5, 1].
 func (w Weight) String() string {
-	return strconv.FormatFloat(w.Value, 'g', -1, 64)
+	if w.Gradient == nil {
+		return formatWeight(w.Value)
+	}
+	parts := make([]string, len(w.Gradient))
+	for i, v := range w.Gradient {
+		parts[i] = formatWeight(v)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-// String returns the predicate as field op 'value'.
-func (p Predicate) String() string {
-	return p.Field + " " + p.Op + " " + quoteString(p.Value)
+// String returns the kind's name: number, string or bool.
+func (k OptionKind) String() string {
+	switch k {
+	case OptNumber:
+		return "number"
+	case OptString:
+		return "string"
+	case OptBool:
+		return "bool"
+	}
+	return "OptionKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// String returns the option as key = value.
+func (o Option) String() string {
+	return o.Key + " = " + o.ValueString()
+}
+
+// ValueString returns the option's value as written in canonical form:
+// a number, a quoted string, TRUE or FALSE.
+func (o Option) ValueString() string {
+	switch o.Kind {
+	case OptString:
+		return quoteString(o.Str)
+	case OptBool:
+		if o.Bool {
+			return "TRUE"
+		}
+		return "FALSE"
+	}
+	return formatNumber(o.Number)
+}
+
+// Binding strength of expressions, for printing parentheses.
+const (
+	precOr = iota + 1
+	precAnd
+	precNot
+	precCompare
+)
+
+func precedence(e Expr) int {
+	switch e.(type) {
+	case *Or:
+		return precOr
+	case *And:
+		return precAnd
+	case *Not:
+		return precNot
+	}
+	return precCompare
+}
+
+// operand prints e, in parentheses if it binds less tightly than min.
+func operand(e Expr, min int) string {
+	if e == nil {
+		return "()"
+	}
+	if precedence(e) < min {
+		return "(" + e.String() + ")"
+	}
+	return e.String()
+}
+
+// String implements Expr. The right operand is parenthesised when it is
+// itself an OR, since OR associates to the left.
+func (e *Or) String() string {
+	return operand(e.L, precOr) + " OR " + operand(e.R, precOr+1)
+}
+
+// String implements Expr. The right operand is parenthesised when it is
+// itself an AND (or an OR), since AND associates to the left.
+func (e *And) String() string {
+	return operand(e.L, precAnd) + " AND " + operand(e.R, precAnd+1)
+}
+
+// String implements Expr.
+func (e *Not) String() string { return "NOT " + operand(e.X, precNot) }
+
+// String implements Expr: field op value, with strings quoted and sizes
+// written with a unit where that is shorter (size > 10MB).
+func (e *Compare) String() string {
+	v := quoteString(e.Str)
+	switch {
+	case e.IsNum && e.Field == FieldSize:
+		v = formatSize(e.Num)
+	case e.IsNum:
+		v = formatNumber(e.Num)
+	}
+	return e.Field + " " + e.Op + " " + v
 }
 
 // String implements Statement.
@@ -65,12 +207,37 @@ func (s *Fuse) String() string {
 		}
 		b.WriteString(in.String())
 	}
-	b.WriteString(" WEIGHTS ")
-	for i, w := range s.Weights {
-		if i > 0 {
-			b.WriteString(", ")
+	if s.Weights != nil {
+		b.WriteString(" WEIGHTS ")
+		for i, w := range s.Weights {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(w.String())
 		}
-		b.WriteString(w.String())
+	}
+	if s.Method != "" {
+		b.WriteString(" USING ")
+		b.WriteString(s.Method)
+		for i, o := range s.Options {
+			if i == 0 {
+				b.WriteString(" (")
+			} else {
+				b.WriteString(", ")
+			}
+			b.WriteString(o.String())
+		}
+		if len(s.Options) > 0 {
+			b.WriteString(")")
+		}
+	}
+	if s.Base != "" {
+		b.WriteString(" BASE ")
+		b.WriteString(formatModel(s.Base))
+	}
+	if s.Where != nil {
+		b.WriteString(" WHERE ")
+		b.WriteString(s.Where.String())
 	}
 	if s.Into != "" {
 		b.WriteString(" INTO ")
@@ -83,6 +250,14 @@ func (s *Fuse) String() string {
 func (s *ShowModels) String() string { return "SHOW MODELS" }
 
 // String implements Statement.
+func (s *ShowLayers) String() string {
+	if s.Of == "" {
+		return "SHOW LAYERS"
+	}
+	return "SHOW LAYERS OF " + formatModel(s.Of)
+}
+
+// String implements Statement.
 func (s *ShowTensors) String() string {
 	var b strings.Builder
 	b.WriteString("SHOW TENSORS")
@@ -90,13 +265,9 @@ func (s *ShowTensors) String() string {
 		b.WriteString(" FROM ")
 		b.WriteString(formatModel(s.From))
 	}
-	for i, p := range s.Where {
-		if i == 0 {
-			b.WriteString(" WHERE ")
-		} else {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(p.String())
+	if s.Where != nil {
+		b.WriteString(" WHERE ")
+		b.WriteString(s.Where.String())
 	}
 	return b.String()
 }
@@ -105,9 +276,36 @@ func (s *ShowTensors) String() string {
 func (s *Get) String() string { return "GET " + s.Sel.String() }
 
 // String implements Statement.
-func (s *Explain) String() string {
-	if s.Stmt == nil {
-		return "EXPLAIN"
+func (s *Describe) String() string { return "DESCRIBE " + formatModel(s.Model) }
+
+// String implements Statement.
+func (s *Stats) String() string { return withOptionalModel("STATS", s.Model) }
+
+// String implements Statement.
+func (s *Diff) String() string { return "DIFF " + s.Left.String() + ", " + s.Right.String() }
+
+// String implements Statement.
+func (s *DeleteModel) String() string { return "DELETE MODEL " + formatModel(s.Model) }
+
+// String implements Statement.
+func (s *Check) String() string { return withOptionalModel("CHECK", s.Model) }
+
+// withOptionalModel writes keyword, followed by model if there is one.
+func withOptionalModel(keyword, model string) string {
+	if model == "" {
+		return keyword
 	}
-	return "EXPLAIN " + s.Stmt.String()
+	return keyword + " " + formatModel(model)
+}
+
+// String implements Statement.
+func (s *Explain) String() string {
+	kw := "EXPLAIN"
+	if s.Analyze {
+		kw = "EXPLAIN ANALYZE"
+	}
+	if s.Stmt == nil {
+		return kw
+	}
+	return kw + " " + s.Stmt.String()
 }

@@ -2,18 +2,21 @@ package query
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 // FuzzParse checks that Parse never panics, that every error is a
 // well-formed *Error, and that every statement it accepts prints to
-// canonical text that parses back to the same text.
+// canonical text that parses back to the same text and the same tree.
 func FuzzParse(f *testing.F) {
 	for _, tc := range validCases {
 		f.Add(tc.in)
 	}
-	for _, s := range []string{"", "FUSE", "GET m:'", "SHOW TENSORS WHERE", "EXPLAIN EXPLAIN", "\t\n--", "GET m:x;;"} {
+	for _, s := range []string{"", "FUSE", "GET m:'", "SHOW TENSORS WHERE", "EXPLAIN EXPLAIN", "\t\n--", "GET m:x;;",
+		"FUSE a, b WEIGHTS [", "FUSE a, b USING x (", "SHOW TENSORS WHERE (NOT (", "SHOW TENSORS WHERE size > 1e3KB",
+		"SHOW TENSORS WHERE size > 1ex", "DIFF a", "DELETE", "EXPLAIN ANALYZE", "SHOW TENSORS WHERE a <> 'b')"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
@@ -44,6 +47,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if again.String() != canon {
 			t.Fatalf("Parse(%q): canonical form not stable: %q then %q", src, canon, again.String())
+		}
+		if !reflect.DeepEqual(stripPositions(stmt), stripPositions(again)) {
+			t.Fatalf("Parse(%q): canonical form %q parses to a different tree", src, canon)
 		}
 	})
 }

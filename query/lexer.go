@@ -1,7 +1,6 @@
 package query
 
 import (
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -15,9 +14,10 @@ const (
 	tokIdent        = "Ident"        // keywords, model names, WHERE fields
 	tokPath         = "Path"         // a tensor path, only right after ':'
 	tokString       = "String"       // 'single quoted', '' escapes a quote
-	tokNumber       = "Number"       // weights: 0.5, -1, 1e-3, .5, 2
+	tokNumber       = "Number"       // weights, options, WHERE values: 0.5, -1, 1e-3, .5, 2
+	tokSize         = "Size"         // a number with a unit: 10MB, 1.5GiB (any letters; the builder checks the unit)
 	tokColon        = "Colon"        // : between a model and a tensor path
-	tokPunct        = "Punct"        // , ; = !=
+	tokPunct        = "Punct"        // , ; = != < <= > >= ( ) [ ]
 	tokUnterminated = "Unterminated" // a string literal missing its closing quote
 	tokInvalid      = "Invalid"      // any other character
 )
@@ -29,6 +29,12 @@ const (
 	pathPattern   = `[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*`
 	stringPattern = `'(?:[^']|'')*'`
 	numberPattern = `[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?`
+	// sizePattern is a number directly followed by a unit: a run of
+	// letters, digits and '_' that starts with a letter or '_'. A unit
+	// starting with e or E must not continue with a digit, or 1e3 would
+	// read as 1 with unit "e3" (RE2 has no lookahead, hence the two
+	// branches).
+	sizePattern = numberPattern + `(?:[A-DF-Za-df-z_]|[eE][A-Za-z_])[A-Za-z0-9_]*`
 )
 
 // lexerDef tokenizes query text.
@@ -46,9 +52,10 @@ var lexerDef = lexer.MustStateful(lexer.Rules{
 		{Name: tokString, Pattern: stringPattern},
 		{Name: tokUnterminated, Pattern: `'(?:[^']|'')*`},
 		{Name: tokIdent, Pattern: identPattern + `(?:\.[A-Za-z0-9_-]+)*`},
+		{Name: tokSize, Pattern: sizePattern},
 		{Name: tokNumber, Pattern: numberPattern},
 		{Name: tokColon, Pattern: `:`, Action: lexer.Push("Path")},
-		{Name: tokPunct, Pattern: `!=|[,;=]`},
+		{Name: tokPunct, Pattern: `!=|<=|>=|[,;=<>()\[\]]`},
 		{Name: tokInvalid, Pattern: `(?s).`},
 	},
 	"Path": {
@@ -66,7 +73,9 @@ var (
 	symbols          = lexerDef.Symbols()
 	typeIdent        = symbols[tokIdent]
 	typeString       = symbols[tokString]
+	typePunct        = symbols[tokPunct]
 	typeNumber       = symbols[tokNumber]
+	typeSize         = symbols[tokSize]
 	typeUnterminated = symbols[tokUnterminated]
 	typeInvalid      = symbols[tokInvalid]
 )
@@ -110,8 +119,8 @@ func invalidChar(src string, t lexer.Token) *Error {
 	switch {
 	case t.Value == `"`:
 		return errorAt(src, t.Pos, `unexpected character '"' (strings and odd names use single quotes: 'like this')`)
-	case strings.Contains("<>!", t.Value):
-		return errorAt(src, t.Pos, "unexpected character %q (operators are =, != and LIKE)", t.Value)
+	case t.Value == "!":
+		return errorAt(src, t.Pos, "unexpected character %q (operators are =, !=, <, <=, >, >=, LIKE and NOT LIKE)", t.Value)
 	case utf8.RuneCountInString(t.Value) == 1 && unicode.IsLetter([]rune(t.Value)[0]):
 		return errorAt(src, t.Pos, "unexpected character %q (quote names that use characters outside A-Z, a-z, 0-9, _ and -)", t.Value)
 	default:

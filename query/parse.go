@@ -26,6 +26,9 @@ func parseTokens(src string, toks []lexer.Token) (Statement, *Error) {
 	if err := checkStart(src, toks); err != nil {
 		return nil, err
 	}
+	if err := checkNesting(src, toks); err != nil {
+		return nil, err
+	}
 	peek, err := lexer.Upgrade(&tokenStream{toks: toks})
 	if err != nil {
 		return nil, syntaxError(src, toks, nil, err)

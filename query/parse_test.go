@@ -33,6 +33,23 @@ var validCases = []struct {
 	{"FUSE weights:into, from:where WEIGHTS 1, 2 INTO fuse", "FUSE weights:into, from:where WEIGHTS 1, 2 INTO fuse"},
 	{"FUSE a:x, b:'--y' WEIGHTS 1, 2", "FUSE a:x, b:'--y' WEIGHTS 1, 2"},
 
+	// FUSE with gradients, USING, BASE and WHERE
+	{"FUSE a, b WEIGHTS [0, 0.5, 1], [1, .5, 0]", "FUSE a, b WEIGHTS [0, 0.5, 1], [1, 0.5, 0]"},
+	{"FUSE a, b WEIGHTS [ 0 , 1 ] , 1", "FUSE a, b WEIGHTS [0, 1], 1"},
+	{"fuse a, b using SLERP (T = .3)", "FUSE a, b USING slerp (t = 0.3)"},
+	{"FUSE a, b, c USING model_stock BASE a", "FUSE a, b, c USING model_stock BASE a"},
+	{"FUSE a, b WEIGHTS 0.7, 0.3 USING linear", "FUSE a, b WEIGHTS 0.7, 0.3 USING linear"},
+	{"FUSE base, ft1, ft2 WEIGHTS 1, 0.5, 0.5 USING ties (density = 0.5, normalize = true, int8_mask = FALSE, tag = 'x''y', seed = 1e6) BASE base INTO out",
+		"FUSE base, ft1, ft2 WEIGHTS 1, 0.5, 0.5 USING ties (density = 0.5, normalize = TRUE, int8_mask = FALSE, tag = 'x''y', seed = 1000000) BASE base INTO out"},
+	{"FUSE a, b USING dare_ties(density=-0.25,lambda=1)", "FUSE a, b USING dare_ties (density = -0.25, lambda = 1)"},
+	{"FUSE a, b WEIGHTS 1, 1 WHERE layer LIKE 'model.layers.%' AND param != 'lm_head.weight' INTO c",
+		"FUSE a, b WEIGHTS 1, 1 WHERE layer LIKE 'model.layers.%' AND param != 'lm_head.weight' INTO c"},
+	{"FUSE a, b USING task_arithmetic BASE 'odd base' WHERE NOT name like '%norm%'",
+		"FUSE a, b USING task_arithmetic BASE 'odd base' WHERE NOT name LIKE '%norm%'"},
+	// Keywords are not reserved: they may name models, methods and options.
+	{"FUSE using, base USING using (using = 1, where = 'x') BASE where WHERE model = 'into' INTO into",
+		"FUSE using, base USING using (using = 1, where = 'x') BASE where WHERE model = 'into' INTO into"},
+
 	// SHOW
 	{"SHOW MODELS", "SHOW MODELS"},
 	{"show models ;", "SHOW MODELS"},
@@ -44,6 +61,49 @@ var validCases = []struct {
 		"SHOW TENSORS FROM bert WHERE name LIKE 'enc%' AND dtype != 'f16' AND codec = 'it''s' AND param = 'weight'"},
 	{"SHOW TENSORS WHERE name = ''", "SHOW TENSORS WHERE name = ''"},
 	{"SHOW TENSORS FROM where WHERE layer = 'x'", "SHOW TENSORS FROM where WHERE layer = 'x'"},
+	{"show layers", "SHOW LAYERS"},
+	{"SHOW LAYERS OF bert;", "SHOW LAYERS OF bert"},
+	{"SHOW LAYERS OF of", "SHOW LAYERS OF of"},
+	{"SHOW LAYERS OF 'my model'", "SHOW LAYERS OF 'my model'"},
+
+	// WHERE expressions: precedence, parentheses, NOT, operators, types.
+	{"SHOW TENSORS WHERE layer = 'a' OR layer = 'b' AND dtype = 'f16'",
+		"SHOW TENSORS WHERE layer = 'a' OR layer = 'b' AND dtype = 'f16'"},
+	{"SHOW TENSORS WHERE (layer = 'a' OR layer = 'b') AND dtype = 'f16'",
+		"SHOW TENSORS WHERE (layer = 'a' OR layer = 'b') AND dtype = 'f16'"},
+	{"SHOW TENSORS WHERE ((layer = 'a')) AND (dtype = 'f16')", "SHOW TENSORS WHERE layer = 'a' AND dtype = 'f16'"},
+	{"SHOW TENSORS WHERE (layer = 'a' AND dtype = 'f16') AND codec = 'zstd'",
+		"SHOW TENSORS WHERE layer = 'a' AND dtype = 'f16' AND codec = 'zstd'"},
+	{"SHOW TENSORS WHERE layer = 'a' AND (dtype = 'f16' AND codec = 'zstd')",
+		"SHOW TENSORS WHERE layer = 'a' AND (dtype = 'f16' AND codec = 'zstd')"},
+	{"SHOW TENSORS WHERE layer = 'a' OR (dtype = 'f16' OR codec = 'zstd')",
+		"SHOW TENSORS WHERE layer = 'a' OR (dtype = 'f16' OR codec = 'zstd')"},
+	{"SHOW TENSORS WHERE (layer = 'a' AND dtype = 'f16') OR (codec = 'zstd' AND name = 'x')",
+		"SHOW TENSORS WHERE layer = 'a' AND dtype = 'f16' OR codec = 'zstd' AND name = 'x'"},
+	{"SHOW TENSORS WHERE not (layer = 'a' or model = 'b')", "SHOW TENSORS WHERE NOT (layer = 'a' OR model = 'b')"},
+	{"SHOW TENSORS WHERE NOT layer = 'a' AND NOT NOT model = 'b'", "SHOW TENSORS WHERE NOT layer = 'a' AND NOT NOT model = 'b'"},
+	{"SHOW TENSORS WHERE (NOT layer = 'a') OR name NOT LIKE '%.bias'", "SHOW TENSORS WHERE NOT layer = 'a' OR name NOT LIKE '%.bias'"},
+	{"SHOW TENSORS WHERE name not like 'x%'", "SHOW TENSORS WHERE name NOT LIKE 'x%'"},
+	{"SHOW TENSORS WHERE size > 10MB", "SHOW TENSORS WHERE size > 10MB"},
+	{"SHOW TENSORS WHERE size >= 1.5gib AND size < 512KiB AND size <= 100b AND size != 1024",
+		"SHOW TENSORS WHERE size >= 1.5GiB AND size < 512KiB AND size <= 100 AND size != 1KiB"},
+	{"SHOW TENSORS WHERE size > 1e3 AND size > 1536 AND size = 0 AND size > 2000kb", "SHOW TENSORS WHERE size > 1KB AND size > 1536 AND size = 0 AND size > 2MB"},
+	{"SHOW TENSORS WHERE elements>=1e6 AND reads<3 AND reads=0.5", "SHOW TENSORS WHERE elements >= 1000000 AND reads < 3 AND reads = 0.5"},
+	{"SHOW TENSORS WHERE tier = 'HOT' OR tier != 'Cold'", "SHOW TENSORS WHERE tier = 'hot' OR tier != 'cold'"},
+	{"SHOW TENSORS FROM m WHERE model = 'm' AND Tier = 'warm'", "SHOW TENSORS FROM m WHERE model = 'm' AND tier = 'warm'"},
+
+	// DESCRIBE, STATS, DIFF, DELETE MODEL, CHECK
+	{"describe bert;", "DESCRIBE bert"},
+	{"DESCRIBE 'my model'", "DESCRIBE 'my model'"},
+	{"STATS", "STATS"},
+	{"stats bert", "STATS bert"},
+	{"STATS stats", "STATS stats"},
+	{"DIFF bert, bert_ft", "DIFF bert, bert_ft"},
+	{"diff a:encoder.layer.3,b:'x y'", "DIFF a:encoder.layer.3, b:'x y'"},
+	{"DELETE MODEL bert", "DELETE MODEL bert"},
+	{"delete model model;", "DELETE MODEL model"},
+	{"CHECK", "CHECK"},
+	{"check 'my model'", "CHECK 'my model'"},
 
 	// GET
 	{"GET bert:encoder.layer.0.attention.self.query.weight", "GET bert:encoder.layer.0.attention.self.query.weight"},
@@ -58,6 +118,13 @@ var validCases = []struct {
 	{"explain show models;", "EXPLAIN SHOW MODELS"},
 	{"EXPLAIN FUSE a:x, b:y WEIGHTS 0.5, 0.5 INTO c", "EXPLAIN FUSE a:x, b:y WEIGHTS 0.5, 0.5 INTO c"},
 	{"EXPLAIN SHOW TENSORS FROM m WHERE param LIKE '%bias'", "EXPLAIN SHOW TENSORS FROM m WHERE param LIKE '%bias'"},
+	{"explain analyze fuse a, b weights 1, 1", "EXPLAIN ANALYZE FUSE a, b WEIGHTS 1, 1"},
+	{"EXPLAIN ANALYZE STATS analyze", "EXPLAIN ANALYZE STATS analyze"},
+	{"EXPLAIN DIFF a, b", "EXPLAIN DIFF a, b"},
+	{"EXPLAIN DELETE MODEL m", "EXPLAIN DELETE MODEL m"},
+	{"EXPLAIN CHECK", "EXPLAIN CHECK"},
+	{"EXPLAIN SHOW LAYERS OF m", "EXPLAIN SHOW LAYERS OF m"},
+	{"EXPLAIN DESCRIBE m", "EXPLAIN DESCRIBE m"},
 }
 
 func TestParseValid(t *testing.T) {
@@ -175,9 +242,10 @@ func TestParseShowTensorsTree(t *testing.T) {
 		EndPos:  pos(64, 1, 65),
 		From:    "m",
 		FromPos: pos(18, 1, 19),
-		Where: []Predicate{
-			{Pos: pos(26, 1, 27), EndPos: pos(43, 1, 44), Field: FieldLayer, Op: OpLike, Value: "enc%"},
-			{Pos: pos(48, 1, 49), EndPos: pos(64, 1, 65), Field: FieldDType, Op: OpNe, Value: "it's"},
+		Where: &And{
+			Pos: pos(26, 1, 27), EndPos: pos(64, 1, 65),
+			L: &Compare{Pos: pos(26, 1, 27), EndPos: pos(43, 1, 44), ValuePos: pos(37, 1, 38), Field: FieldLayer, Op: OpLike, Str: "enc%"},
+			R: &Compare{Pos: pos(48, 1, 49), EndPos: pos(64, 1, 65), ValuePos: pos(57, 1, 58), Field: FieldDType, Op: OpNe, Str: "it's"},
 		},
 	}
 	if !reflect.DeepEqual(stmt, Statement(want)) {
@@ -194,6 +262,19 @@ func TestParseStatementTypes(t *testing.T) {
 		"EXPLAIN GET m":               &Explain{Stmt: &Get{Sel: Selector{Model: "m"}}},
 		"FUSE a, b WEIGHTS 1, 2":      &Fuse{Inputs: []Selector{{Model: "a"}, {Model: "b"}}, Weights: []Weight{{Value: 1}, {Value: 2}}},
 		"EXPLAIN SHOW TENSORS FROM m": &Explain{Stmt: &ShowTensors{From: "m"}},
+		"SHOW LAYERS":                 &ShowLayers{},
+		"SHOW LAYERS OF m":            &ShowLayers{Of: "m"},
+		"SHOW TENSORS WHERE size > 1": &ShowTensors{Where: &Compare{Field: FieldSize, Op: OpGt, Num: 1, IsNum: true}},
+		"DESCRIBE m":                  &Describe{Model: "m"},
+		"STATS":                       &Stats{},
+		"STATS m":                     &Stats{Model: "m"},
+		"DIFF a, b:x":                 &Diff{Left: Selector{Model: "a"}, Right: Selector{Model: "b", Path: "x"}},
+		"DELETE MODEL m":              &DeleteModel{Model: "m"},
+		"CHECK":                       &Check{},
+		"CHECK m":                     &Check{Model: "m"},
+		"EXPLAIN ANALYZE CHECK":       &Explain{Analyze: true, Stmt: &Check{}},
+		"FUSE a, b USING slerp":       &Fuse{Inputs: []Selector{{Model: "a"}, {Model: "b"}}, Method: "slerp"},
+		"FUSE a, b WEIGHTS [0, 1], 1": &Fuse{Inputs: []Selector{{Model: "a"}, {Model: "b"}}, Weights: []Weight{{Gradient: []float64{0, 1}}, {Value: 1}}},
 	} {
 		got, err := Parse(src)
 		if err != nil {
@@ -247,5 +328,49 @@ func TestEBNFHasEveryStatement(t *testing.T) {
 		if !strings.Contains(g, `"`+kw+`"`) {
 			t.Errorf("EBNF() lacks keyword %s:\n%s", kw, g)
 		}
+	}
+}
+
+func TestParseFuseUsingTree(t *testing.T) {
+	src := "FUSE a, b:x WEIGHTS [0, 1], 2\n USING Ties (Density = 0.5, tag = 'v', norm = true) BASE a WHERE NOT size > 1KiB"
+	stmt, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Fuse{
+		Pos:    pos(0, 1, 1),
+		EndPos: pos(110, 2, 81),
+		Inputs: []Selector{
+			{Pos: pos(5, 1, 6), EndPos: pos(6, 1, 7), Model: "a"},
+			{Pos: pos(8, 1, 9), EndPos: pos(11, 1, 12), Model: "b", Path: "x"},
+		},
+		WeightsPos: pos(12, 1, 13),
+		Weights: []Weight{
+			{Pos: pos(20, 1, 21), EndPos: pos(26, 1, 27), Gradient: []float64{0, 1}},
+			{Pos: pos(28, 1, 29), EndPos: pos(29, 1, 30), Value: 2},
+		},
+		Method:    "ties",
+		MethodPos: pos(37, 2, 8),
+		Options: []Option{
+			{Pos: pos(43, 2, 14), EndPos: pos(56, 2, 27), ValuePos: pos(53, 2, 24), Key: "density", Kind: OptNumber, Number: 0.5},
+			{Pos: pos(58, 2, 29), EndPos: pos(67, 2, 38), ValuePos: pos(64, 2, 35), Key: "tag", Kind: OptString, Str: "v"},
+			{Pos: pos(69, 2, 40), EndPos: pos(80, 2, 51), ValuePos: pos(76, 2, 47), Key: "norm", Kind: OptBool, Bool: true},
+		},
+		Base:    "a",
+		BasePos: pos(87, 2, 58),
+		Where: &Not{
+			Pos: pos(95, 2, 66), EndPos: pos(110, 2, 81),
+			X: &Compare{Pos: pos(99, 2, 70), EndPos: pos(110, 2, 81), ValuePos: pos(106, 2, 77), Field: FieldSize, Op: OpGt, Num: 1024, IsNum: true},
+		},
+	}
+	if !reflect.DeepEqual(stmt, Statement(want)) {
+		t.Fatalf("got  %#v\nwant %#v", stmt, want)
+	}
+	f := stmt.(*Fuse)
+	if o, ok := f.Option("tag"); !ok || o.Str != "v" {
+		t.Errorf("Option(tag) = %v, %v", o, ok)
+	}
+	if _, ok := f.Option("missing"); ok {
+		t.Error("Option(missing) found")
 	}
 }

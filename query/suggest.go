@@ -4,12 +4,16 @@ import "strings"
 
 // Keywords of the language, upper case. Keywords are not reserved: a model
 // may be called "weights" because the grammar never expects a model name
-// where a keyword could appear.
+// where a keyword could appear. (NOT cannot be a WHERE field, but no field
+// is called that.)
 var (
-	statementKeywords = []string{"FUSE", "SHOW", "GET", "EXPLAIN"}
+	statementKeywords = []string{"FUSE", "SHOW", "GET", "DESCRIBE", "STATS", "DIFF", "DELETE", "CHECK", "EXPLAIN"}
 	allKeywords       = []string{
-		"FUSE", "WEIGHTS", "INTO", "SHOW", "MODELS", "TENSORS", "FROM",
-		"WHERE", "AND", "LIKE", "GET", "EXPLAIN",
+		"FUSE", "WEIGHTS", "USING", "TRUE", "FALSE", "BASE", "INTO",
+		"SHOW", "MODELS", "LAYERS", "OF", "TENSORS", "FROM",
+		"WHERE", "OR", "AND", "NOT", "LIKE",
+		"GET", "DESCRIBE", "STATS", "DIFF", "DELETE", "MODEL", "CHECK",
+		"EXPLAIN", "ANALYZE",
 	}
 )
 
@@ -37,6 +41,22 @@ func suggest(word string, candidates []string) string {
 	for _, c := range candidates {
 		if d := editDistance(upper, strings.ToUpper(c)); d < bestDist && d > 0 {
 			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// suggestUnique is suggest, except that it returns "" when two candidates
+// are equally close: XB is as close to KB as to MB.
+func suggestUnique(word string, candidates []string) string {
+	best := suggest(word, candidates)
+	if best == "" {
+		return ""
+	}
+	d := editDistance(strings.ToUpper(word), strings.ToUpper(best))
+	for _, c := range candidates {
+		if c != best && editDistance(strings.ToUpper(word), strings.ToUpper(c)) == d {
+			return ""
 		}
 	}
 	return best
