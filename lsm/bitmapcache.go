@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	bsi "github.com/RoaringBitmap/roaring/v2/BitSliceIndexing"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -27,7 +26,7 @@ type bitmapCache struct {
 type cachedBitmap struct {
 	gen uint64
 	bm  *roaring.Bitmap
-	bsi *bsi.BSI
+	bs  *bitSlices
 }
 
 func newBitmapCache() *bitmapCache {
@@ -44,22 +43,22 @@ func (c *bitmapCache) endWrite() {
 	c.gen.Add(1)
 }
 
-func (c *bitmapCache) getBSI(gen uint64, key string) *bsi.BSI {
+func (c *bitmapCache) getSlices(gen uint64, key string) *bitSlices {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.entries[key]; ok && e.gen == gen {
-		return e.bsi
+		return e.bs
 	}
 	return nil
 }
 
-func (c *bitmapCache) putBSI(gen uint64, key string, b *bsi.BSI) {
+func (c *bitmapCache) putSlices(gen uint64, key string, b *bitSlices) {
 	if c.gen.Load() != gen {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[key] = cachedBitmap{gen: gen, bsi: b}
+	c.entries[key] = cachedBitmap{gen: gen, bs: b}
 }
 
 func (c *bitmapCache) get(gen uint64, key string) *roaring.Bitmap {

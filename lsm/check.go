@@ -125,7 +125,7 @@ func (r *Reader) checkIndexesCovered(live *roaring.Bitmap) ([]Problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	if extra := roaring.AndNot(counts.GetExistenceBitmap(), live); !extra.IsEmpty() {
+	if extra := roaring.AndNot(counts.exists, live); !extra.IsEmpty() {
 		out = append(out, Problem{"", "", fmt.Sprintf("read-count index lists %d tensor ids with no record", extra.GetCardinality())})
 	}
 	pending := 0

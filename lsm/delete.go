@@ -2,7 +2,6 @@ package lsm
 
 import (
 	"fmt"
-	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -54,12 +53,8 @@ func dropFromAccessIndex(s *Store, b *pebble.Batch, first, end uint32) error {
 	if err != nil {
 		return err
 	}
-	if counts.GetCardinality() > 0 {
-		counts = counts.Clone() // the cached one is shared
-		gone := roaring.New()
-		gone.AddRange(uint64(first), uint64(end))
-		counts.ClearValues(gone)
-		v, err := encodeBSI(counts)
+	if !counts.exists.IsEmpty() {
+		v, err := counts.without(first, end).encode() // the cached one is shared: copy
 		if err != nil {
 			return err
 		}

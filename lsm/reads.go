@@ -2,12 +2,10 @@ package lsm
 
 import (
 	"encoding/binary"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	bsi "github.com/RoaringBitmap/roaring/v2/BitSliceIndexing"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -29,8 +27,8 @@ func (s *Store) CountRead(id uint32, n uint64) error {
 func keyRefreshed() []byte { return []byte{prefixSeq, 'r', 'e', 'f'} }
 
 // RefreshAccessIndex recomputes the access-frequency indexes from the read
-// records: "tier" hot/warm bitmaps (cold is every other tensor) and a
-// bit-sliced index of read counts. It scans only the read records (one per tensor ever read) and
+// records: "tier" hot/warm bitmaps (cold is every other tensor) and the
+// bit-sliced index of read counts (see bitSlices). It scans only the read records (one per tensor ever read) and
 // writes the bitmaps in one batch.
 func (s *Store) RefreshAccessIndex() error {
 	s.write.Lock()
@@ -39,7 +37,7 @@ func (s *Store) RefreshAccessIndex() error {
 	r := s.Reader()
 	defer r.Close()
 	hot, warm := roaring.New(), roaring.New()
-	counts := bsi.NewDefaultBSI()
+	counts := newBitSlices()
 	err := r.scan([]byte{prefixReads}, func(k, v []byte) error {
 		rd, ok := decodeReads(v)
 		if !ok || len(k) != 5 {
@@ -52,7 +50,7 @@ func (s *Store) RefreshAccessIndex() error {
 		case sc >= WarmScore:
 			warm.Add(id)
 		}
-		counts.SetValue(uint64(id), int64(min(rd.Count, 1<<62)))
+		counts.set(id, rd.Count)
 		return nil
 	})
 	if err != nil {
@@ -66,8 +64,8 @@ func (s *Store) RefreshAccessIndex() error {
 			return err
 		}
 	}
-	if counts.GetCardinality() > 0 {
-		v, err := encodeBSI(counts)
+	if !counts.exists.IsEmpty() {
+		v, err := counts.encode()
 		if err != nil {
 			return err
 		}
@@ -103,29 +101,22 @@ func (r *Reader) AccessIndexAge() (time.Duration, error) {
 	return time.Since(time.Unix(at, 0)), nil
 }
 
-// ReadsAbove returns, among candidates, the tensors read more than n times
-// as of the last RefreshAccessIndex: one bit-sliced index comparison, no
-// per-tensor lookups.
+// ReadsAbove returns, among candidates (nil: all), the tensors read more
+// than n times as of the last RefreshAccessIndex, from the bit-sliced index:
+// no per-tensor lookups.
 func (r *Reader) ReadsAbove(n uint64, candidates *roaring.Bitmap) (*roaring.Bitmap, error) {
 	counts, err := r.readCounts()
-	if err != nil || counts.GetCardinality() == 0 {
-		return roaring.New(), err
+	if err != nil {
+		return nil, err
 	}
-	lo, hi := counts.MinMax(0, bsi.MIN, candidates), counts.MinMax(0, bsi.MAX, candidates)
-	switch {
-	case n > uint64(hi) || n >= 1<<62:
-		return roaring.New(), nil
-	case int64(n) < lo:
-		return roaring.And(counts.GetExistenceBitmap(), candidates), nil
-	}
-	return counts.CompareValue(0, bsi.GT, int64(n), 0, candidates), nil
+	return counts.greater(n, candidates), nil
 }
 
 // readCounts loads the bit-sliced index of read counts.
-func (r *Reader) readCounts() (*bsi.BSI, error) {
+func (r *Reader) readCounts() (*bitSlices, error) {
 	key := string(KeyIndex("reads", "bsi"))
 	if r.valid {
-		if b := r.cache.getBSI(r.gen, key); b != nil {
+		if b := r.cache.getSlices(r.gen, key); b != nil {
 			return b, nil
 		}
 	}
@@ -133,46 +124,14 @@ func (r *Reader) readCounts() (*bsi.BSI, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts := bsi.NewDefaultBSI()
+	counts := newBitSlices()
 	if ok {
-		if counts, err = decodeBSI(v); err != nil {
+		if counts, err = decodeBitSlices(v); err != nil {
 			return nil, err
 		}
 	}
 	if r.valid {
-		r.cache.putBSI(r.gen, key, counts)
+		r.cache.putSlices(r.gen, key, counts)
 	}
 	return counts, nil
-}
-
-// encodeBSI stores a BSI as its slices, each behind a uvarint length.
-func encodeBSI(b *bsi.BSI) ([]byte, error) {
-	b.RunOptimize()
-	parts, err := b.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	var out []byte
-	for _, p := range parts {
-		out = binary.AppendUvarint(out, uint64(len(p)))
-		out = append(out, p...)
-	}
-	return out, nil
-}
-
-func decodeBSI(v []byte) (*bsi.BSI, error) {
-	var parts [][]byte
-	for len(v) > 0 {
-		n, w := binary.Uvarint(v)
-		if w <= 0 || n > uint64(len(v)-w) {
-			return nil, fmt.Errorf("vsdb: corrupt read-count index")
-		}
-		parts = append(parts, v[w:w+int(n)])
-		v = v[w+int(n):]
-	}
-	b := bsi.NewDefaultBSI()
-	if err := b.UnmarshalBinary(parts); err != nil {
-		return nil, fmt.Errorf("vsdb: corrupt read-count index: %v", err)
-	}
-	return b, nil
 }

@@ -215,3 +215,38 @@ func TestReadsDecay(t *testing.T) {
 		t.Errorf("sum = %+v", sum)
 	}
 }
+
+func TestBitSlicesGreater(t *testing.T) {
+	values := map[uint32]uint64{1: 0, 2: 1, 3: 2, 4: 3, 5: 7, 6: 8, 7: 1000, 8: 1 << 40}
+	b := newBitSlices()
+	for id, v := range values {
+		b.set(id, v)
+	}
+	enc, err := b.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := decodeBitSlices(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []uint64{0, 1, 2, 3, 6, 7, 8, 999, 1000, 1 << 40, 1<<40 + 1, 1 << 63} {
+		want := roaring.New()
+		for id, v := range values {
+			if v > n {
+				want.Add(id)
+			}
+		}
+		for _, idx := range []*bitSlices{b, d} {
+			if got := idx.greater(n, nil); !got.Equals(want) {
+				t.Errorf("greater(%d) = %v, want %v", n, got, want)
+			}
+		}
+		if got := d.greater(n, roaring.BitmapOf(4, 5, 6)); !got.Equals(roaring.And(want, roaring.BitmapOf(4, 5, 6))) {
+			t.Errorf("greater(%d) among {4,5,6} = %v", n, got)
+		}
+	}
+	if _, err := decodeBitSlices(enc[:len(enc)-1]); err == nil {
+		t.Error("truncated index decoded")
+	}
+}
