@@ -147,3 +147,12 @@ func (db *DB) Check(model string) ([]string, error) {
 	}
 	return out, err
 }
+
+// RebuildIndexes recomputes every bitmap and the read-count index from the
+// records (after CHECK reports index problems).
+func (db *DB) RebuildIndexes() error {
+	if err := db.store.RebuildIndexes(); err != nil {
+		return err
+	}
+	return db.refreshAccess(-1)
+}

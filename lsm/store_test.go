@@ -250,3 +250,27 @@ func TestBitSlicesGreater(t *testing.T) {
 		t.Error("truncated index decoded")
 	}
 }
+
+func TestRebuildIndexes(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	load(t, s, "a", []byte("01234567"))
+	load(t, s, "b", []byte("01234567"))
+	// Lose one bitmap and plant a stale id in another.
+	s.db.Delete(KeyIndex("layer", "layers.0"), pebble.Sync)
+	stale, _ := roaring.BitmapOf(0, 1, 99).ToBytes()
+	s.db.Set(KeyIndex("codec", "raw"), stale, pebble.Sync)
+	r := s.Reader()
+	ps, _ := r.Check("")
+	r.Close()
+	if len(ps) != 3 { // two tensors missing from the layer index, one stale id
+		t.Fatalf("check before rebuild: %v", ps)
+	}
+	if err := s.RebuildIndexes(); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, s)
+}

@@ -29,11 +29,13 @@ type Shell struct {
 }
 
 const help = `Statements end with ';' and may span lines:
-  SHOW MODELS;
-  SHOW TENSORS [FROM m] [WHERE layer = '...' [AND ...]];
-  GET m:tensor.name;
-  FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 0.5, 0.5 [INTO new_model];
-  EXPLAIN <statement>;
+  SHOW MODELS;   SHOW LAYERS [OF m];   SHOW TENSORS [FROM m] [WHERE expr];
+  DESCRIBE m;   STATS [m];   DIFF a, b;   GET m:tensor.name;
+  FUSE a, b WEIGHTS 0.5, 0.5 [USING method(k = v, ...)] [BASE m] [WHERE expr] [INTO new_model];
+    methods: linear, task_arithmetic, ties, dare_linear, dare_ties, slerp, model_stock
+  DELETE MODEL m;   CHECK [m];   EXPLAIN [ANALYZE] <statement>;
+  WHERE: layer, param, name, dtype, codec, model, tier = '...'; size, elements, reads < <= > >= ...;
+         LIKE, AND, OR, NOT, ( )
 Meta-commands: .help  .quit (or Ctrl-D)
 `
 

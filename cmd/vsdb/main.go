@@ -25,13 +25,16 @@ import (
 type cli struct {
 	DB string `name:"db" help:"Store folder (default: $VSDB_DB, else $XDG_DATA_HOME/vsdb, else ~/.local/share/vsdb)." placeholder:"DIR"`
 
-	Shell  shellCmd  `cmd:"" default:"1" help:"Open the interactive shell (the default)."`
-	Ingest ingestCmd `cmd:"" help:"Store a checkpoint as a new model. Example: vsdb ingest model.safetensors --as minilm"`
-	Query  queryCmd  `cmd:"" help:"Run one statement. Example: vsdb query --json \"SHOW MODELS\""`
-	Export exportCmd `cmd:"" help:"Write a model to a safetensors file. Example: vsdb export minilm out.safetensors"`
-	Check  checkCmd  `cmd:"" help:"Verify indexes and checksums. Example: vsdb check"`
-	Delete deleteCmd `cmd:"" help:"Delete a model. Example: vsdb delete minilm"`
+	Shell   shellCmd   `cmd:"" default:"1" help:"Open the interactive shell (the default)."`
+	Ingest  ingestCmd  `cmd:"" help:"Store a checkpoint as a new model. Example: vsdb ingest model.safetensors --as minilm"`
+	Query   queryCmd   `cmd:"" help:"Run one statement. Example: vsdb query --json \"SHOW MODELS\""`
+	Export  exportCmd  `cmd:"" help:"Write a model to a safetensors file. Example: vsdb export minilm out.safetensors"`
+	Check   checkCmd   `cmd:"" help:"Verify indexes and checksums. Example: vsdb check"`
+	Delete  deleteCmd  `cmd:"" help:"Delete a model. Example: vsdb delete minilm"`
+	Reindex reindexCmd `cmd:"" help:"Rebuild every index from the tensor records. Example: vsdb reindex"`
 }
+
+type reindexCmd struct{}
 
 type deleteCmd struct {
 	Model    string `arg:"" help:"Model to delete."`
@@ -127,6 +130,11 @@ func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error 
 		return runCheck(db, c.Check.Model)
 	case "delete <model>":
 		return runDelete(db, c.Delete)
+	case "reindex":
+		if err := db.RebuildIndexes(); err != nil {
+			return err
+		}
+		return runCheck(db, "")
 	}
 	sh := &repl.Shell{DB: db, Out: os.Stdout, Err: os.Stderr}
 	return sh.Run()
