@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vsdb/vsdb/format"
@@ -301,5 +302,25 @@ func TestHotTensorsAreCached(t *testing.T) {
 	}
 	if !bytes.Equal(got.Data, want.Data) {
 		t.Fatal("cached bytes differ")
+	}
+}
+
+func TestExplainCountsCachedBytes(t *testing.T) {
+	db := openTest(t, "raw")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := db.Ingest(context.Background(), in, IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		db.Tensor("m", "encoder.layer.0.attn.weight")
+	}
+	db.RefreshAccess()
+	db.Tensor("m", "encoder.layer.0.attn.weight") // fills the cache
+	plan, err := db.Explain("FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 1, 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "(+120 B cached)") || !strings.Contains(plan, "read=160 B") {
+		t.Fatalf("plan does not count the cached tensor:\n%s", plan)
 	}
 }

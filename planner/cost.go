@@ -13,7 +13,8 @@ func estimateCost(p *Plan, cat Catalog) (bool, error) {
 		var c Cost
 		for _, g := range n.Groups {
 			for _, t := range g.In {
-				c.BytesRead += t.StoredBytes
+				c.BytesRead += t.storedRead()
+				c.BytesCached += t.CachedBytes
 			}
 			c.Flops += 6 * g.Elems
 		}
@@ -30,10 +31,12 @@ func fuseCost(n *FuseNode, window int64) Cost {
 	for _, g := range n.Groups {
 		inputs := int64(len(g.In))
 		for _, t := range g.In {
-			c.BytesRead += t.StoredBytes
+			c.BytesRead += t.storedRead()
+			c.BytesCached += t.CachedBytes
 		}
 		if g.Base != nil {
-			c.BytesRead += g.Base.StoredBytes
+			c.BytesRead += g.Base.storedRead()
+			c.BytesCached += g.Base.CachedBytes
 			inputs++
 		}
 		outBytes := g.Elems * int64(g.Out.DType.Size())

@@ -68,7 +68,7 @@ func explainShowTensors(b *strings.Builder, n *ShowTensorsNode) {
 func explainDiff(b *strings.Builder, n *DiffNode) {
 	fmt.Fprintf(b, "Diff pairing=%s\n  left: %s\n  right: %s\n", n.Pairing, n.Left, n.Right)
 	c := n.Cost
-	fmt.Fprintf(b, "  estimate: tensors=%d read=%s flops=%s peak_memory=%s\n", len(n.Groups), Bytes(c.BytesRead), count(c.Flops), Bytes(c.PeakMemory))
+	fmt.Fprintf(b, "  estimate: tensors=%d read=%s%s flops=%s peak_memory=%s\n", len(n.Groups), Bytes(c.BytesRead), cachedText(c), count(c.Flops), Bytes(c.PeakMemory))
 }
 
 func explainFuse(b *strings.Builder, n *FuseNode) {
@@ -105,8 +105,8 @@ func explainFuse(b *strings.Builder, n *FuseNode) {
 		fmt.Fprintf(b, "  filter: %s\n", n.Where)
 	}
 	c := n.Cost
-	fmt.Fprintf(b, "  estimate: tensors=%d read=%s write=%s flops=%s peak_memory=%s\n",
-		len(n.Groups), Bytes(c.BytesRead), Bytes(c.BytesWritten), count(c.Flops), Bytes(c.PeakMemory))
+	fmt.Fprintf(b, "  estimate: tensors=%d read=%s%s write=%s flops=%s peak_memory=%s\n",
+		len(n.Groups), Bytes(c.BytesRead), cachedText(c), Bytes(c.BytesWritten), count(c.Flops), Bytes(c.PeakMemory))
 	for _, g := range n.Groups {
 		op := "merge"
 		if g.Copy {
@@ -118,6 +118,14 @@ func explainFuse(b *strings.Builder, n *FuseNode) {
 		}
 		fmt.Fprintf(b, "  %s %s %s %s <- %d inputs%s%s\n", op, key, g.Out.DType, g.Out.Shape, len(g.In), baseText(g), weightsText(n, g))
 	}
+}
+
+// cachedText notes bytes the hot-tensor cache serves.
+func cachedText(c Cost) string {
+	if c.BytesCached == 0 {
+		return ""
+	}
+	return " (+" + Bytes(c.BytesCached) + " cached)"
 }
 
 func baseText(g FuseGroup) string {

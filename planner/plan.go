@@ -110,7 +110,10 @@ type FuseGroup struct {
 
 // Cost is the planner's estimate for a plan.
 type Cost struct {
+	// BytesRead is stored bytes read from Pebble; BytesCached is decoded
+	// bytes served by the cache of hot tensors instead.
 	BytesRead    int64
+	BytesCached  int64
 	BytesWritten int64
 	Flops        int64
 	PeakMemory   int64

@@ -34,6 +34,17 @@ type TensorInfo struct {
 	// (hot, warm or cold) as of the last refresh of the access index.
 	Reads uint64
 	Tier  string
+	// CachedBytes is how much of the tensor's decoded chunks sit in the
+	// engine's cache of hot tensors (read without touching storage).
+	CachedBytes int64
+}
+
+// storedRead is what reading t costs in stored bytes, net of the cache.
+func (t TensorInfo) storedRead() int64 {
+	if t.RawBytes == 0 || t.CachedBytes == 0 {
+		return t.StoredBytes
+	}
+	return t.StoredBytes - t.StoredBytes*min(t.CachedBytes, t.RawBytes)/t.RawBytes
 }
 
 // Ref is "model:name", the way statements and messages name a tensor.
