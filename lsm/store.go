@@ -1,6 +1,7 @@
 package lsm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -156,4 +157,13 @@ func deleteTensorRange(b *pebble.Batch, first, end uint32) {
 	b.DeleteRange(KeyChunk(first, 0), KeyChunk(end, 0), nil)
 	b.DeleteRange(KeyTensor(first), KeyTensor(end), nil)
 	b.DeleteRange(KeyReads(first), KeyReads(end), nil)
+}
+
+// Settle flushes the memtable and compacts the whole key space, so that
+// no background compaction competes with what runs next (benchmarks).
+func (s *Store) Settle() error {
+	if err := s.db.Flush(); err != nil {
+		return err
+	}
+	return s.db.Compact(context.Background(), []byte{0}, []byte{0xff}, true)
 }

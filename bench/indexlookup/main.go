@@ -42,6 +42,7 @@ func main() {
 	layers := *perModel / 16
 	t0 := time.Now()
 	build(s, *models, *perModel, layers)
+	check(s.Settle()) // no background compaction during the timed lookups
 	fmt.Printf("catalog: %d models x %d tensors = %d tensors, built in %.1fs\n", *models, *perModel, *models**perModel, time.Since(t0).Seconds())
 
 	rng := rand.New(rand.NewPCG(1, 2))
