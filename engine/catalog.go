@@ -100,7 +100,7 @@ func (s *snapshot) info(t *lsm.TensorRecord) (TensorInfo, error) {
 	}
 	return TensorInfo{ID: t.ID, Model: s.name[t.Model], Name: t.Name, Layer: t.Layer, Param: t.Param,
 		DType: dt, Shape: tensor.Shape(t.Shape), Codec: t.Codec, RawBytes: t.RawBytes, StoredBytes: t.Stored,
-		Reads: reads.Count, Tier: s.tier(t.ID), CachedBytes: s.db.cache.cachedBytes(t.ID, t.Chunks())}, nil
+		Reads: reads.Count, Tier: s.tier(t.ID), RelError: t.RelError, CachedBytes: s.db.cache.cachedBytes(t.ID, t.Chunks())}, nil
 }
 
 // tier names a tensor's access tier from the tier bitmaps.

@@ -3,10 +3,12 @@ package engine
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/tensor"
 )
 
 // chunkSink cuts a tensor's raw bytes into chunks, encodes them on a pool of
@@ -14,7 +16,7 @@ import (
 // (2 × workers + 1) chunks.
 type chunkSink struct {
 	load       *lsm.Load
-	codec      codec.Codec
+	codec      chunkCodec // of the current tensor
 	chunkBytes int
 	jobs       chan *chunkJob
 	queue      []*chunkJob
@@ -22,11 +24,12 @@ type chunkSink struct {
 	wg         sync.WaitGroup
 	free       [][]byte // raw chunk buffers (a free list: sync.Pool loses them at every GC)
 	freeEnc    [][]byte // encoded chunk buffers
-	isRaw      bool
 
 	// per tensor
 	id       uint32
+	dtype    tensor.DType
 	elemSize int
+	num, den float64
 	buf      []byte
 	idx      int
 	crcs     []uint32
@@ -36,16 +39,17 @@ type chunkSink struct {
 }
 
 type chunkJob struct {
-	raw      []byte
-	enc      []byte
-	elemSize int
-	err      error
-	done     chan struct{}
+	raw   []byte
+	enc   []byte
+	out   encoded
+	codec chunkCodec
+	dtype tensor.DType
+	err   error
+	done  chan struct{}
 }
 
-func newChunkSink(load *lsm.Load, c codec.Codec, chunkBytes int64, workers int) *chunkSink {
-	s := &chunkSink{load: load, codec: c, chunkBytes: int(chunkBytes), jobs: make(chan *chunkJob), depth: 2 * workers}
-	_, s.isRaw = c.(codec.Raw)
+func newChunkSink(load *lsm.Load, chunkBytes int64, workers int) *chunkSink {
+	s := &chunkSink{load: load, chunkBytes: int(chunkBytes), jobs: make(chan *chunkJob), depth: 2 * workers}
 	for i := 0; i < workers; i++ {
 		s.wg.Add(1)
 		go s.work()
@@ -56,10 +60,10 @@ func newChunkSink(load *lsm.Load, c codec.Codec, chunkBytes int64, workers int) 
 func (s *chunkSink) work() {
 	defer s.wg.Done()
 	for j := range s.jobs {
-		if s.isRaw {
-			j.enc = j.raw // stored as is: no copy
+		if j.codec.name == "raw" {
+			j.out = encoded{enc: j.raw} // stored as is: no copy
 		} else {
-			j.enc, j.err = s.codec.Encode(j.enc[:0], j.raw, j.elemSize)
+			j.out, j.err = j.codec.encode(j.enc[:0], j.raw, j.dtype)
 		}
 		close(j.done)
 	}
@@ -75,10 +79,11 @@ func (s *chunkSink) close() {
 	s.wg.Wait()
 }
 
-// begin starts a new tensor.
-func (s *chunkSink) begin(id uint32, elemSize int) {
-	s.id, s.elemSize, s.idx = id, elemSize, 0
-	s.crcs, s.rawCRC, s.stored, s.raw = []uint32{}, 0, 0, 0
+// begin starts a new tensor of dtype dt, stored with codec c (float codecs
+// fall back to lossless for non-float dtypes).
+func (s *chunkSink) begin(id uint32, dt tensor.DType, c chunkCodec) {
+	s.id, s.dtype, s.elemSize, s.idx, s.codec = id, dt, dt.Size(), 0, c.forDType(dt)
+	s.crcs, s.rawCRC, s.stored, s.raw, s.num, s.den = []uint32{}, 0, 0, 0, 0, 0
 	s.buf = s.take()
 }
 
@@ -98,7 +103,6 @@ func (s *chunkSink) ReadFrom(r io.Reader) (int64, error) {
 		start := len(s.buf)
 		n, err := io.ReadFull(r, s.buf[start:s.chunkBytes])
 		s.buf = s.buf[:start+n]
-		s.rawCRC = codec.UpdateChecksum(s.rawCRC, s.buf[start:])
 		s.raw += int64(n)
 		total += int64(n)
 		if len(s.buf) == s.chunkBytes {
@@ -118,7 +122,6 @@ func (s *chunkSink) ReadFrom(r io.Reader) (int64, error) {
 // Write accepts the next raw bytes of the tensor.
 func (s *chunkSink) Write(p []byte) (int, error) {
 	n := len(p)
-	s.rawCRC = codec.UpdateChecksum(s.rawCRC, p)
 	s.raw += int64(n)
 	for len(p) > 0 {
 		k := min(len(p), s.chunkBytes-len(s.buf))
@@ -141,8 +144,8 @@ func (s *chunkSink) submit() error {
 			return err
 		}
 	}
-	j := &chunkJob{raw: s.buf, elemSize: s.elemSize, done: make(chan struct{})}
-	if n := len(s.freeEnc); n > 0 && !s.isRaw {
+	j := &chunkJob{raw: s.buf, codec: s.codec, dtype: s.dtype, done: make(chan struct{})}
+	if n := len(s.freeEnc); n > 0 && s.codec.name != "raw" {
 		j.enc = s.freeEnc[n-1][:0]
 		s.freeEnc = s.freeEnc[:n-1]
 	}
@@ -158,21 +161,30 @@ func (s *chunkSink) drainOne() error {
 	<-j.done
 	defer s.recycle(j)
 	if j.err != nil {
-		return fmt.Errorf("vsdb: encoding chunk %d: %w", s.idx, j.err)
+		return fmt.Errorf("vsdb: encoding chunk %d: %s", s.idx, strings.TrimPrefix(j.err.Error(), "vsdb: "))
 	}
-	if err := s.load.PutChunk(s.id, s.idx, j.enc); err != nil {
+	enc := j.out.enc
+	if err := s.load.PutChunk(s.id, s.idx, enc); err != nil {
 		return err
 	}
-	s.crcs = append(s.crcs, codec.Checksum(j.enc))
-	s.stored += int64(len(j.enc))
+	returned := j.raw
+	if j.out.decoded != nil {
+		returned = j.out.decoded
+	}
+	s.rawCRC = codec.UpdateChecksum(s.rawCRC, returned)
+	s.num += j.out.num
+	s.den += j.out.den
+	s.crcs = append(s.crcs, codec.Checksum(enc))
+	s.stored += int64(len(enc))
 	s.idx++
+	j.enc = enc
 	return nil
 }
 
 // recycle returns a finished job's buffers to the pools.
 func (s *chunkSink) recycle(j *chunkJob) {
 	s.free = append(s.free, j.raw)
-	if !s.isRaw && j.enc != nil {
+	if j.codec.name != "raw" && j.enc != nil {
 		s.freeEnc = append(s.freeEnc, j.enc)
 	}
 }
@@ -194,6 +206,9 @@ func (s *chunkSink) end() error {
 
 // record fills the storage fields of a tensor record.
 func (s *chunkSink) record(t *lsm.TensorRecord) {
-	t.ID, t.Codec, t.RawBytes, t.Stored = s.id, s.codec.Name(), s.raw, s.stored
+	t.ID, t.Codec, t.RawBytes, t.Stored = s.id, s.codec.name, s.raw, s.stored
 	t.ChunkBytes, t.ChunkCRCs, t.RawCRC = int64(s.chunkBytes), s.crcs, s.rawCRC
+	if s.codec.lossy() {
+		t.RelError = codec.RelativeError(s.num, s.den)
+	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/lsm"
 	"github.com/vsdb/vsdb/query"
@@ -19,8 +19,13 @@ import (
 type IngestOptions struct {
 	// Name of the new model. Default: derived from the file name.
 	Name string
-	// Codec overrides the DB's default codec.
+	// Codec overrides the DB's default codec: a byte codec (raw,
+	// lossless), a float codec (f16, bf16, q8, q4; non-float tensors fall
+	// back to lossless) or "auto".
 	Codec string
+	// ErrorBudget is the largest relative Frobenius error "auto" may
+	// accept per tensor; 0 means lossless only.
+	ErrorBudget float64
 	// Progress, if set, is called after each tensor with bytes done and total.
 	Progress func(done, total int64)
 }
@@ -44,7 +49,7 @@ func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelIn
 	if cname == "" {
 		cname = db.opts.Codec
 	}
-	c, err := codec.ByName(cname)
+	pick, err := newCodecPicker(cname, o.ErrorBudget)
 	if err != nil {
 		return ModelInfo{}, err
 	}
@@ -53,7 +58,7 @@ func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelIn
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	if err := db.loadEntries(ctx, load, c, src, entries, o.Progress); err != nil {
+	if err := db.loadEntries(ctx, load, pick, src, entries, o.Progress); err != nil {
 		return ModelInfo{}, errors.Join(err, load.Abort())
 	}
 	rec := lsm.ModelRecord{Source: absPath(path), Metadata: src.Metadata()}
@@ -64,8 +69,8 @@ func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelIn
 	return m, err
 }
 
-func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, c codec.Codec, src format.Source, entries []format.Entry, progress func(int64, int64)) error {
-	sink := newChunkSink(load, c, db.store.ChunkBytes(), db.opts.Workers)
+func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, pick *codecPicker, src format.Source, entries []format.Entry, progress func(int64, int64)) error {
+	sink := newChunkSink(load, db.store.ChunkBytes(), db.opts.Workers)
 	defer sink.close()
 	var total, done int64
 	for _, e := range entries {
@@ -75,7 +80,7 @@ func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, c codec.Codec, sr
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("vsdb: ingest cancelled: %w", err)
 		}
-		rec, err := db.loadTensor(load, sink, src, i, e)
+		rec, err := db.loadTensor(load, sink, pick, src, i, e)
 		if err != nil {
 			return err
 		}
@@ -88,7 +93,7 @@ func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, c codec.Codec, sr
 	return nil
 }
 
-func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, src format.Source, i int, e format.Entry) (lsm.TensorRecord, error) {
+func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, src format.Source, i int, e format.Entry) (lsm.TensorRecord, error) {
 	id, err := load.NewTensor()
 	if err != nil {
 		return lsm.TensorRecord{}, err
@@ -98,8 +103,21 @@ func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, src format.Source, i i
 		return lsm.TensorRecord{}, err
 	}
 	defer r.Close()
-	sink.begin(id, e.DType.Size())
-	n, err := io.Copy(sink, r)
+	var in io.Reader = r
+	c := pick.fixed
+	if pick.auto && e.DType.IsFloat() {
+		// auto: the whole tensor is tried against each candidate codec.
+		data := make([]byte, e.Size)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return lsm.TensorRecord{}, fmt.Errorf("vsdb: %s: tensor %q: %w", src.Path(), e.Name, err)
+		}
+		if c, err = pick.choose(data, e.DType); err != nil {
+			return lsm.TensorRecord{}, fmt.Errorf("vsdb: tensor %q: %s", e.Name, strings.TrimPrefix(err.Error(), "vsdb: "))
+		}
+		in = bytes.NewReader(data)
+	}
+	sink.begin(id, e.DType, c)
+	n, err := io.Copy(sink, in)
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("vsdb: %s: tensor %q: read %d bytes, want %d", src.Path(), e.Name, n, e.Size)
 	}
@@ -107,7 +125,7 @@ func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, src format.Source, i i
 		err = sink.end()
 	}
 	if err != nil {
-		return lsm.TensorRecord{}, err
+		return lsm.TensorRecord{}, fmt.Errorf("vsdb: tensor %q: %s", e.Name, strings.TrimPrefix(err.Error(), "vsdb: "))
 	}
 	layer, param := SplitName(e.Name)
 	rec := lsm.TensorRecord{Name: e.Name, Layer: layer, Param: param, DType: e.DType.String(), Shape: shapeOf(e.Shape)}

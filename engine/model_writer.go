@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/lsm"
 	"github.com/vsdb/vsdb/planner"
 )
@@ -14,13 +13,14 @@ import (
 type modelWriter struct {
 	load   *lsm.Load
 	sink   *chunkSink
+	codec  chunkCodec
 	outs   []planner.OutTensor
 	source string
 	cur    int // tensor being written; -1 before the first
 }
 
 func (s *snapshot) Create(model, source string, outs []planner.OutTensor) (planner.ModelWriter, error) {
-	c, err := codec.ByName(s.db.opts.Codec)
+	c, err := chunkCodecByName(s.db.opts.Codec)
 	if err != nil {
 		return nil, err
 	}
@@ -28,8 +28,8 @@ func (s *snapshot) Create(model, source string, outs []planner.OutTensor) (plann
 	if err != nil {
 		return nil, err
 	}
-	sink := newChunkSink(load, c, s.db.store.ChunkBytes(), s.db.opts.Workers)
-	return &modelWriter{load: load, sink: sink, outs: outs, source: source, cur: -1}, nil
+	sink := newChunkSink(load, s.db.store.ChunkBytes(), s.db.opts.Workers)
+	return &modelWriter{load: load, sink: sink, codec: c, outs: outs, source: source, cur: -1}, nil
 }
 
 // advance finishes tensors up to (not including) i, including empty ones.
@@ -49,7 +49,7 @@ func (w *modelWriter) advance(i int) error {
 			if err != nil {
 				return err
 			}
-			w.sink.begin(id, w.outs[w.cur].DType.Size())
+			w.sink.begin(id, w.outs[w.cur].DType, w.codec)
 		}
 	}
 	return nil

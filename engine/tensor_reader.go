@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/lsm"
 	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/tensor"
@@ -18,7 +17,6 @@ type tensorReader struct {
 	ref   string
 	model string
 	dtype tensor.DType
-	codec codec.Codec
 	cur   int // index of the cached chunk, -1 if none
 	raw   []byte
 }
@@ -28,12 +26,11 @@ func (s *snapshot) Open(t TensorInfo) (planner.TensorReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := codec.ByName(rec.Codec)
-	if err != nil {
-		return nil, fmt.Errorf("vsdb: tensor %s: %w", t.Ref(), err)
+	if !lsm.KnownCodec(rec.Codec) {
+		return nil, fmt.Errorf("vsdb: tensor %s: unknown codec %q", t.Ref(), rec.Codec)
 	}
 	s.db.store.CountRead(rec.ID, 1)
-	return &tensorReader{s: s, rec: rec, ref: t.Ref(), model: t.Model, dtype: t.DType, codec: c, cur: -1}, nil
+	return &tensorReader{s: s, rec: rec, ref: t.Ref(), model: t.Model, dtype: t.DType, cur: -1}, nil
 }
 
 func (r *tensorReader) Close() error { return nil }
@@ -77,7 +74,7 @@ func (r *tensorReader) decodeInto(dst []byte, i int) error {
 func (r *tensorReader) decodeStored(dst []byte, i int) error {
 	var decodeErr error
 	err := r.s.r.ChunkFunc(&r.rec, i, func(enc []byte) error {
-		decodeErr = r.codec.Decode(dst, enc, r.dtype.Size())
+		decodeErr = lsm.DecodeChunk(r.rec.Codec, r.dtype, dst, enc)
 		return nil
 	})
 	if err != nil {

@@ -80,9 +80,8 @@ func (r *Reader) checkModel(m ModelRecord, seen *roaring.Bitmap) ([]Problem, err
 
 // checkChunks decodes every chunk of t and compares the raw checksum.
 func (r *Reader) checkChunks(t *TensorRecord) string {
-	c, err := codec.ByName(t.Codec)
-	if err != nil {
-		return err.Error()
+	if !KnownCodec(t.Codec) {
+		return fmt.Sprintf("unknown codec %q", t.Codec)
 	}
 	dt, err := tensor.ParseDType(t.DType)
 	if err != nil {
@@ -96,7 +95,7 @@ func (r *Reader) checkChunks(t *TensorRecord) string {
 			return err.Error()
 		}
 		raw := make([]byte, t.ChunkRaw(i))
-		if err := c.Decode(raw, enc, dt.Size()); err != nil {
+		if err := DecodeChunk(t.Codec, dt, raw, enc); err != nil {
 			return fmt.Sprintf("chunk %d: %v", i, err)
 		}
 		crc = codec.UpdateChecksum(crc, raw)

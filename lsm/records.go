@@ -35,8 +35,13 @@ type TensorRecord struct {
 	Stored     int64    `json:"stored_bytes"`
 	ChunkBytes int64    `json:"chunk_bytes"`
 	ChunkCRCs  []uint32 `json:"chunk_crcs"`
-	RawCRC     uint32   `json:"raw_crc"`
-	Order      int      `json:"order"`
+	// RawCRC is the CRC-32C of the bytes a read returns: the original
+	// bytes for lossless codecs, the decoded ones for lossy codecs.
+	RawCRC uint32 `json:"raw_crc"`
+	// RelError is the relative Frobenius error of a lossy codec,
+	// ‖decoded − original‖/‖original‖, measured when the tensor was stored.
+	RelError float64 `json:"rel_error,omitempty"`
+	Order    int     `json:"order"`
 }
 
 // Chunks is the number of chunks the tensor is stored in.

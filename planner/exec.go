@@ -77,12 +77,12 @@ func showTensors(n *ShowTensorsNode, cat Catalog) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := table("model", "name", "layer", "param", "dtype", "shape", "codec", "raw_bytes", "stored_bytes", "reads", "tier")
+	r := table("model", "name", "layer", "param", "dtype", "shape", "codec", "raw_bytes", "stored_bytes", "rel_error", "reads", "tier")
 	for _, t := range ts {
 		if !eval(n.Filter, t) {
 			continue
 		}
-		r.add(t.Model, t.Name, t.Layer, t.Param, t.DType.String(), shapeList(t), t.Codec, t.RawBytes, t.StoredBytes, t.Reads, t.Tier)
+		r.add(t.Model, t.Name, t.Layer, t.Param, t.DType.String(), shapeList(t), t.Codec, t.RawBytes, t.StoredBytes, t.RelError, t.Reads, t.Tier)
 	}
 	return r, nil
 }

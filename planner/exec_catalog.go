@@ -110,7 +110,7 @@ func stats(n *StatsNode, cat Catalog) (*Result, error) {
 			models = append(models, m.Name)
 		}
 	}
-	r := table("model", "codec", "tensors", "parameters", "raw_bytes", "stored_bytes", "ratio")
+	r := table("model", "codec", "tensors", "parameters", "raw_bytes", "stored_bytes", "ratio", "max_rel_error")
 	for _, model := range models {
 		ts, err := cat.Tensors(model)
 		if err != nil {
@@ -125,6 +125,7 @@ func statsRows(r *Result, model string, ts []TensorInfo) {
 	type agg struct {
 		tensors             int
 		params, raw, stored int64
+		maxErr              float64
 	}
 	per := map[string]*agg{}
 	total := &agg{}
@@ -140,6 +141,7 @@ func statsRows(r *Result, model string, ts []TensorInfo) {
 			x.params += e
 			x.raw += t.RawBytes
 			x.stored += t.StoredBytes
+			x.maxErr = max(x.maxErr, t.RelError)
 		}
 	}
 	codecs := make([]string, 0, len(per))
@@ -149,9 +151,9 @@ func statsRows(r *Result, model string, ts []TensorInfo) {
 	sort.Strings(codecs)
 	for _, c := range codecs {
 		a := per[c]
-		r.add(model, c, a.tensors, a.params, a.raw, a.stored, ratio(a.raw, a.stored))
+		r.add(model, c, a.tensors, a.params, a.raw, a.stored, ratio(a.raw, a.stored), a.maxErr)
 	}
-	r.add(model, "(all)", total.tensors, total.params, total.raw, total.stored, ratio(total.raw, total.stored))
+	r.add(model, "(all)", total.tensors, total.params, total.raw, total.stored, ratio(total.raw, total.stored), total.maxErr)
 }
 
 // deleteModel removes a model.

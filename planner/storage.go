@@ -34,6 +34,9 @@ type TensorInfo struct {
 	// (hot, warm or cold) as of the last refresh of the access index.
 	Reads uint64
 	Tier  string
+	// RelError is the relative Frobenius error of a lossy codec (0 when
+	// stored losslessly).
+	RelError float64
 	// CachedBytes is how much of the tensor's decoded chunks sit in the
 	// engine's cache of hot tensors (read without touching storage).
 	CachedBytes int64

@@ -44,9 +44,10 @@ type deleteCmd struct {
 type shellCmd struct{}
 
 type ingestCmd struct {
-	Path  string `arg:"" help:"Checkpoint: .safetensors, sharded .safetensors.index.json, .npy, or a model folder."`
-	As    string `help:"Model name (default: from the file name)." placeholder:"NAME"`
-	Codec string `help:"Codec: raw or lossless (default lossless)." placeholder:"CODEC"`
+	Path        string  `arg:"" help:"Checkpoint: .safetensors, sharded .safetensors.index.json, .npy, or a model folder."`
+	As          string  `help:"Model name (default: from the file name)." placeholder:"NAME"`
+	Codec       string  `help:"Codec: lossless (default), raw, f16, bf16, q8, q4 (lossy: float tensors only; the error is recorded per tensor), or auto." placeholder:"CODEC"`
+	ErrorBudget float64 `name:"error-budget" help:"With --codec auto: the largest relative error a tensor may get (0: lossless only)." placeholder:"E"`
 }
 
 type queryCmd struct {
@@ -113,7 +114,7 @@ func run(c *cli, command string) error {
 func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error {
 	switch command {
 	case "ingest <path>":
-		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec})
+		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec, ErrorBudget: c.Ingest.ErrorBudget})
 		if err != nil {
 			return err
 		}

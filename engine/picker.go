@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/tensor"
+)
+
+// codecPicker decides each tensor's codec: one fixed codec, or "auto": the
+// smallest encoding whose relative Frobenius error stays within the budget.
+type codecPicker struct {
+	fixed  chunkCodec
+	auto   bool
+	budget float64
+}
+
+func newCodecPicker(name string, budget float64) (*codecPicker, error) {
+	if budget < 0 || budget != budget {
+		return nil, fmt.Errorf("vsdb: error budget must be 0 or more, got %v", budget)
+	}
+	lossless, _ := chunkCodecByName("lossless")
+	if name == "auto" {
+		return &codecPicker{fixed: lossless, auto: true, budget: budget}, nil
+	}
+	c, err := chunkCodecByName(name)
+	if err != nil {
+		return nil, err
+	}
+	return &codecPicker{fixed: c}, nil
+}
+
+// choose tries the float codecs from the fewest bits per value up on the
+// whole tensor and returns the first within the budget, else lossless.
+// 16-bit casts are skipped for tensors already 16 bits wide or less
+// (lossless stores those smaller).
+func (p *codecPicker) choose(data []byte, dt tensor.DType) (chunkCodec, error) {
+	if p.budget == 0 {
+		return p.fixed, nil
+	}
+	var cands []codec.FloatCodec
+	for _, n := range codec.FloatCodecNames() {
+		f, _ := codec.FloatCodecByName(n)
+		if f.BitsPerValue() < float64(8*dt.Size()) && !(f.BitsPerValue() >= 16 && dt.Size() <= 2) {
+			cands = append(cands, f)
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].BitsPerValue() < cands[j].BitsPerValue() })
+	for i := 0; i < len(cands); {
+		// Among codecs of equal size take the one with the smaller error.
+		j, best, bestErr := i, chunkCodec{}, p.budget
+		found := false
+		for ; j < len(cands) && cands[j].BitsPerValue() == cands[i].BitsPerValue(); j++ {
+			c := chunkCodec{name: cands[j].Name(), float: cands[j]}
+			e, ok := tensorError(c, data, dt)
+			if ok && e <= bestErr {
+				best, bestErr, found = c, e, true
+			}
+		}
+		if found {
+			return best, nil
+		}
+		i = j
+	}
+	return p.fixed, nil
+}
+
+// tensorError encodes a whole tensor with c and returns its relative error;
+// ok is false when the codec cannot store it (e.g. f16 overflow, NaN in q8).
+func tensorError(c chunkCodec, data []byte, dt tensor.DType) (float64, bool) {
+	out, err := c.encode(nil, data, dt)
+	if err != nil {
+		return 0, false
+	}
+	return codec.RelativeError(out.num, out.den), true
+}
