@@ -31,7 +31,7 @@ func (db *DB) snapshot() *snapshot {
 func (s *snapshot) Close() error { return s.r.Close() }
 
 func modelInfo(m lsm.ModelRecord) ModelInfo {
-	return ModelInfo{Name: m.Name, Tensors: m.Tensors, RawBytes: m.RawBytes, StoredBytes: m.Stored, Source: m.Source, Created: m.Created, Metadata: m.Metadata}
+	return ModelInfo{Name: m.Name, Tensors: m.Tensors, RawBytes: m.RawBytes, StoredBytes: m.Stored, Source: m.Source, Created: m.Created, Base: m.Base, Metadata: m.Metadata}
 }
 
 func (s *snapshot) Models() ([]ModelInfo, error) {

@@ -47,23 +47,48 @@ func (c chunkCodec) forDType(dt tensor.DType) chunkCodec {
 
 func (c chunkCodec) lossy() bool { return c.float != nil && !c.float.Lossless() }
 
-// encode encodes raw (elements of dt) into dst.
-func (c chunkCodec) encode(dst, raw []byte, dt tensor.DType) (encoded, error) {
+// encode encodes raw (elements of dt) into dst; with base (the base
+// tensor's bytes for the same chunk) it encodes the delta: XOR for byte
+// codecs, the float difference for float codecs.
+func (c chunkCodec) encode(dst, raw []byte, dt tensor.DType, base []byte) (encoded, error) {
 	if c.bytes != nil {
-		enc, err := c.bytes.Encode(dst, raw, dt.Size())
+		in := raw
+		if base != nil {
+			in = make([]byte, len(raw))
+			for k := range raw {
+				in[k] = raw[k] ^ base[k]
+			}
+		}
+		enc, err := c.bytes.Encode(dst, in, dt.Size())
 		return encoded{enc: enc}, err
 	}
-	vals := make([]float32, len(raw)/dt.Size())
+	n := len(raw) / dt.Size()
+	vals := make([]float32, n)
 	if err := tensor.ToFloat32(dt, raw, vals); err != nil {
 		return encoded{}, err
 	}
-	enc, err := c.float.EncodeFloats(dst, vals)
+	var baseVals []float32
+	in := vals
+	if base != nil {
+		baseVals = make([]float32, n)
+		if err := tensor.ToFloat32(dt, base, baseVals); err != nil {
+			return encoded{}, err
+		}
+		in = make([]float32, n)
+		for k := range in {
+			in[k] = vals[k] - baseVals[k]
+		}
+	}
+	enc, err := c.float.EncodeFloats(dst, in)
 	if err != nil {
 		return encoded{}, err
 	}
-	back := make([]float32, len(vals))
+	back := make([]float32, n)
 	if err := c.float.DecodeFloats(back, enc); err != nil {
 		return encoded{}, err
+	}
+	for k := range baseVals {
+		back[k] += baseVals[k] // what a read reconstructs
 	}
 	decoded := make([]byte, len(raw))
 	if err := tensor.FromFloat32(dt, back, decoded); err != nil {

@@ -30,6 +30,8 @@ type chunkSink struct {
 	dtype    tensor.DType
 	elemSize int
 	num, den float64
+	base     baseReader // nil unless stored as a delta
+	baseOff  int64
 	buf      []byte
 	idx      int
 	crcs     []uint32
@@ -40,6 +42,7 @@ type chunkSink struct {
 
 type chunkJob struct {
 	raw   []byte
+	base  []byte // the base tensor's bytes of this chunk, for deltas
 	enc   []byte
 	out   encoded
 	codec chunkCodec
@@ -60,10 +63,10 @@ func newChunkSink(load *lsm.Load, chunkBytes int64, workers int) *chunkSink {
 func (s *chunkSink) work() {
 	defer s.wg.Done()
 	for j := range s.jobs {
-		if j.codec.name == "raw" {
+		if j.codec.name == "raw" && j.base == nil {
 			j.out = encoded{enc: j.raw} // stored as is: no copy
 		} else {
-			j.out, j.err = j.codec.encode(j.enc[:0], j.raw, j.dtype)
+			j.out, j.err = j.codec.encode(j.enc[:0], j.raw, j.dtype, j.base)
 		}
 		close(j.done)
 	}
@@ -79,10 +82,17 @@ func (s *chunkSink) close() {
 	s.wg.Wait()
 }
 
+// baseReader reads raw bytes of a base tensor.
+type baseReader interface {
+	ReadRaw(off int64, dst []byte) error
+}
+
 // begin starts a new tensor of dtype dt, stored with codec c (float codecs
-// fall back to lossless for non-float dtypes).
-func (s *chunkSink) begin(id uint32, dt tensor.DType, c chunkCodec) {
+// fall back to lossless for non-float dtypes), as a delta against base when
+// base is not nil.
+func (s *chunkSink) begin(id uint32, dt tensor.DType, c chunkCodec, base baseReader) {
 	s.id, s.dtype, s.elemSize, s.idx, s.codec = id, dt, dt.Size(), 0, c.forDType(dt)
+	s.base, s.baseOff = base, 0
 	s.crcs, s.rawCRC, s.stored, s.raw, s.num, s.den = []uint32{}, 0, 0, 0, 0, 0
 	s.buf = s.take()
 }
@@ -145,6 +155,13 @@ func (s *chunkSink) submit() error {
 		}
 	}
 	j := &chunkJob{raw: s.buf, codec: s.codec, dtype: s.dtype, done: make(chan struct{})}
+	if s.base != nil {
+		j.base = make([]byte, len(s.buf))
+		if err := s.base.ReadRaw(s.baseOff, j.base); err != nil {
+			return err
+		}
+		s.baseOff += int64(len(s.buf))
+	}
 	if n := len(s.freeEnc); n > 0 && s.codec.name != "raw" {
 		j.enc = s.freeEnc[n-1][:0]
 		s.freeEnc = s.freeEnc[:n-1]
@@ -184,7 +201,7 @@ func (s *chunkSink) drainOne() error {
 // recycle returns a finished job's buffers to the pools.
 func (s *chunkSink) recycle(j *chunkJob) {
 	s.free = append(s.free, j.raw)
-	if j.codec.name != "raw" && j.enc != nil {
+	if (j.codec.name != "raw" || j.base != nil) && j.enc != nil {
 		s.freeEnc = append(s.freeEnc, j.enc)
 	}
 }
@@ -210,5 +227,11 @@ func (s *chunkSink) record(t *lsm.TensorRecord) {
 	t.ChunkBytes, t.ChunkCRCs, t.RawCRC = int64(s.chunkBytes), s.crcs, s.rawCRC
 	if s.codec.lossy() {
 		t.RelError = codec.RelativeError(s.num, s.den)
+	}
+	if s.base != nil {
+		t.Delta = lsm.DeltaXOR
+		if s.codec.float != nil {
+			t.Delta = lsm.DeltaSub
+		}
 	}
 }

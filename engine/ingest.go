@@ -26,6 +26,12 @@ type IngestOptions struct {
 	// ErrorBudget is the largest relative Frobenius error "auto" may
 	// accept per tensor; 0 means lossless only.
 	ErrorBudget float64
+	// Base names a stored model to keep this one as deltas against (a
+	// fine-tune against its base): every tensor with a same-named,
+	// same-shaped, same-dtype tensor in Base is stored as its difference.
+	// Reads add the base back; Base cannot be deleted while this model
+	// exists.
+	Base string
 	// Progress, if set, is called after each tensor with bytes done and total.
 	Progress func(done, total int64)
 }
@@ -54,14 +60,19 @@ func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelIn
 		return ModelInfo{}, err
 	}
 	entries := src.Entries()
+	bases, err := db.baseTensors(o.Base)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	defer bases.Close()
 	load, err := db.store.BeginLoad(name, len(entries))
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	if err := db.loadEntries(ctx, load, pick, src, entries, o.Progress); err != nil {
+	if err := db.loadEntries(ctx, load, pick, bases, src, entries, o.Progress); err != nil {
 		return ModelInfo{}, errors.Join(err, load.Abort())
 	}
-	rec := lsm.ModelRecord{Source: absPath(path), Metadata: src.Metadata()}
+	rec := lsm.ModelRecord{Source: absPath(path), Metadata: src.Metadata(), Base: o.Base}
 	if err := load.Commit(ctx, rec); err != nil {
 		return ModelInfo{}, err
 	}
@@ -69,7 +80,7 @@ func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelIn
 	return m, err
 }
 
-func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, pick *codecPicker, src format.Source, entries []format.Entry, progress func(int64, int64)) error {
+func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, pick *codecPicker, bases *baseSet, src format.Source, entries []format.Entry, progress func(int64, int64)) error {
 	sink := newChunkSink(load, db.store.ChunkBytes(), db.opts.Workers)
 	defer sink.close()
 	var total, done int64
@@ -80,7 +91,7 @@ func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, pick *codecPicker
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("vsdb: ingest cancelled: %w", err)
 		}
-		rec, err := db.loadTensor(load, sink, pick, src, i, e)
+		rec, err := db.loadTensor(load, sink, pick, bases, src, i, e)
 		if err != nil {
 			return err
 		}
@@ -93,7 +104,7 @@ func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, pick *codecPicker
 	return nil
 }
 
-func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, src format.Source, i int, e format.Entry) (lsm.TensorRecord, error) {
+func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, bases *baseSet, src format.Source, i int, e format.Entry) (lsm.TensorRecord, error) {
 	id, err := load.NewTensor()
 	if err != nil {
 		return lsm.TensorRecord{}, err
@@ -105,18 +116,33 @@ func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, src
 	defer r.Close()
 	var in io.Reader = r
 	c := pick.fixed
+	base, baseID, err := bases.reader(e, db.store.ChunkBytes())
+	if err != nil {
+		return lsm.TensorRecord{}, err
+	}
 	if pick.auto && e.DType.IsFloat() {
 		// auto: the whole tensor is tried against each candidate codec.
 		data := make([]byte, e.Size)
 		if _, err := io.ReadFull(r, data); err != nil {
 			return lsm.TensorRecord{}, fmt.Errorf("vsdb: %s: tensor %q: %w", src.Path(), e.Name, err)
 		}
-		if c, err = pick.choose(data, e.DType); err != nil {
+		var baseData []byte
+		if base != nil {
+			baseData = make([]byte, e.Size)
+			if err := base.ReadRaw(0, baseData); err != nil {
+				return lsm.TensorRecord{}, err
+			}
+		}
+		if c, err = pick.choose(data, e.DType, baseData); err != nil {
 			return lsm.TensorRecord{}, fmt.Errorf("vsdb: tensor %q: %s", e.Name, strings.TrimPrefix(err.Error(), "vsdb: "))
 		}
 		in = bytes.NewReader(data)
 	}
-	sink.begin(id, e.DType, c)
+	var br baseReader
+	if base != nil {
+		br = base
+	}
+	sink.begin(id, e.DType, c, br)
 	n, err := io.Copy(sink, in)
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("vsdb: %s: tensor %q: read %d bytes, want %d", src.Path(), e.Name, n, e.Size)
@@ -130,6 +156,9 @@ func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, src
 	layer, param := SplitName(e.Name)
 	rec := lsm.TensorRecord{Name: e.Name, Layer: layer, Param: param, DType: e.DType.String(), Shape: shapeOf(e.Shape)}
 	sink.record(&rec)
+	if base != nil {
+		rec.Base = &baseID
+	}
 	return rec, nil
 }
 

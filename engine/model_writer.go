@@ -49,7 +49,7 @@ func (w *modelWriter) advance(i int) error {
 			if err != nil {
 				return err
 			}
-			w.sink.begin(id, w.outs[w.cur].DType, w.codec)
+			w.sink.begin(id, w.outs[w.cur].DType, w.codec, nil)
 		}
 	}
 	return nil

@@ -35,7 +35,7 @@ func newCodecPicker(name string, budget float64) (*codecPicker, error) {
 // whole tensor and returns the first within the budget, else lossless.
 // 16-bit casts are skipped for tensors already 16 bits wide or less
 // (lossless stores those smaller).
-func (p *codecPicker) choose(data []byte, dt tensor.DType) (chunkCodec, error) {
+func (p *codecPicker) choose(data []byte, dt tensor.DType, base []byte) (chunkCodec, error) {
 	if p.budget == 0 {
 		return p.fixed, nil
 	}
@@ -53,7 +53,7 @@ func (p *codecPicker) choose(data []byte, dt tensor.DType) (chunkCodec, error) {
 		found := false
 		for ; j < len(cands) && cands[j].BitsPerValue() == cands[i].BitsPerValue(); j++ {
 			c := chunkCodec{name: cands[j].Name(), float: cands[j]}
-			e, ok := tensorError(c, data, dt)
+			e, ok := tensorError(c, data, dt, base)
 			if ok && e <= bestErr {
 				best, bestErr, found = c, e, true
 			}
@@ -68,8 +68,8 @@ func (p *codecPicker) choose(data []byte, dt tensor.DType) (chunkCodec, error) {
 
 // tensorError encodes a whole tensor with c and returns its relative error;
 // ok is false when the codec cannot store it (e.g. f16 overflow, NaN in q8).
-func tensorError(c chunkCodec, data []byte, dt tensor.DType) (float64, bool) {
-	out, err := c.encode(nil, data, dt)
+func tensorError(c chunkCodec, data []byte, dt tensor.DType, base []byte) (float64, bool) {
+	out, err := c.encode(nil, data, dt, base)
 	if err != nil {
 		return 0, false
 	}

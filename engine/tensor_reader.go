@@ -72,16 +72,8 @@ func (r *tensorReader) decodeInto(dst []byte, i int) error {
 
 // decodeStored reads chunk i from the store and decodes it into dst.
 func (r *tensorReader) decodeStored(dst []byte, i int) error {
-	var decodeErr error
-	err := r.s.r.ChunkFunc(&r.rec, i, func(enc []byte) error {
-		decodeErr = lsm.DecodeChunk(r.rec.Codec, r.dtype, dst, enc)
-		return nil
-	})
-	if err != nil {
+	if err := r.s.r.DecodeTensorChunk(&r.rec, i, dst); err != nil {
 		return inModel(r.model, err)
-	}
-	if decodeErr != nil {
-		return fmt.Errorf("vsdb: tensor %s: chunk %d: %s", r.ref, i, strings.TrimPrefix(decodeErr.Error(), "vsdb: "))
 	}
 	return nil
 }

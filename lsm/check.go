@@ -83,20 +83,14 @@ func (r *Reader) checkChunks(t *TensorRecord) string {
 	if !KnownCodec(t.Codec) {
 		return fmt.Sprintf("unknown codec %q", t.Codec)
 	}
-	dt, err := tensor.ParseDType(t.DType)
-	if err != nil {
+	if _, err := tensor.ParseDType(t.DType); err != nil {
 		return err.Error()
 	}
 	var crc uint32
-	var enc []byte
 	for i := 0; i < t.Chunks(); i++ {
-		enc, err = r.Chunk(t, i, enc)
-		if err != nil {
-			return err.Error()
-		}
 		raw := make([]byte, t.ChunkRaw(i))
-		if err := DecodeChunk(t.Codec, dt, raw, enc); err != nil {
-			return fmt.Sprintf("chunk %d: %v", i, err)
+		if err := r.DecodeTensorChunk(t, i, raw); err != nil {
+			return err.Error()
 		}
 		crc = codec.UpdateChecksum(crc, raw)
 	}

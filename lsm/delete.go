@@ -24,6 +24,11 @@ func (s *Store) DeleteModel(name string) error {
 	if !ok {
 		return fmt.Errorf("vsdb: no model %q", name)
 	}
+	if dep, err := s.dependant(name); err != nil {
+		return err
+	} else if dep != "" {
+		return fmt.Errorf("vsdb: model %q is the base of %q, which is stored as deltas against it; delete %q first", name, dep, dep)
+	}
 	remove := bitmapDelta{}
 	b := s.db.NewBatch()
 	for i := range tensors {
@@ -78,4 +83,17 @@ func dropFromAccessIndex(s *Store, b *pebble.Batch, first, end uint32) error {
 		}
 	}
 	return nil
+}
+
+// dependant names a model stored as deltas against model, or "".
+func (s *Store) dependant(model string) (string, error) {
+	r := s.Reader()
+	defer r.Close()
+	ms, err := r.Models()
+	for _, m := range ms {
+		if m.Base == model {
+			return m.Name, err
+		}
+	}
+	return "", err
 }

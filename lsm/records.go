@@ -15,6 +15,8 @@ type ModelRecord struct {
 	Stored   int64             `json:"stored_bytes"`
 	Created  string            `json:"created"`
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// Base is the model this one stores deltas against ("" if none).
+	Base string `json:"base,omitempty"`
 	// FirstTensor and EndTensor bound the tensor ids [first, end) the model owns.
 	FirstTensor uint32 `json:"first_tensor"`
 	EndTensor   uint32 `json:"end_tensor"`
@@ -41,7 +43,12 @@ type TensorRecord struct {
 	// RelError is the relative Frobenius error of a lossy codec,
 	// ‖decoded − original‖/‖original‖, measured when the tensor was stored.
 	RelError float64 `json:"rel_error,omitempty"`
-	Order    int     `json:"order"`
+	// Base, when set, is the id of the tensor this one is stored as a delta
+	// against; Delta says how: DeltaXOR (bits XORed with the base's, for
+	// byte codecs: exact) or DeltaSub (float difference, for float codecs).
+	Base  *uint32 `json:"base,omitempty"`
+	Delta string  `json:"delta,omitempty"`
+	Order int     `json:"order"`
 }
 
 // Chunks is the number of chunks the tensor is stored in.

@@ -64,6 +64,9 @@ func describe(n *DescribeNode, cat Catalog) (*Result, error) {
 	r.add("model", m.Name)
 	r.add("source", m.Source)
 	r.add("created", m.Created)
+	if m.Base != "" {
+		r.add("base", m.Base)
+	}
 	r.add("tensors", fmt.Sprint(m.Tensors))
 	r.add("layers", fmt.Sprint(len(layers)))
 	r.add("parameters", fmt.Sprint(params))

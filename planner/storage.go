@@ -15,7 +15,9 @@ type ModelInfo struct {
 	StoredBytes int64
 	Source      string
 	Created     string
-	Metadata    map[string]string
+	// Base is the model this one is stored as deltas against, if any.
+	Base     string
+	Metadata map[string]string
 }
 
 // TensorInfo is what the planner knows of a stored tensor.

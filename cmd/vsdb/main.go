@@ -48,6 +48,7 @@ type ingestCmd struct {
 	As          string  `help:"Model name (default: from the file name)." placeholder:"NAME"`
 	Codec       string  `help:"Codec: lossless (default), raw, f16, bf16, q8, q4 (lossy: float tensors only; the error is recorded per tensor), or auto." placeholder:"CODEC"`
 	ErrorBudget float64 `name:"error-budget" help:"With --codec auto: the largest relative error a tensor may get (0: lossless only)." placeholder:"E"`
+	Base        string  `help:"Store as deltas against this model (a fine-tune against its base): much smaller when close. Example: vsdb ingest ft.safetensors --as ft --base base" placeholder:"MODEL"`
 }
 
 type queryCmd struct {
@@ -114,7 +115,7 @@ func run(c *cli, command string) error {
 func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error {
 	switch command {
 	case "ingest <path>":
-		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec, ErrorBudget: c.Ingest.ErrorBudget})
+		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec, ErrorBudget: c.Ingest.ErrorBudget, Base: c.Ingest.Base})
 		if err != nil {
 			return err
 		}

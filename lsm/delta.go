@@ -1,0 +1,103 @@
+package lsm
+
+import (
+	"fmt"
+
+	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/tensor"
+)
+
+// Delta kinds: how a tensor stored against a base is reconstructed.
+const (
+	// DeltaXOR: the stored bytes are the tensor's bytes XOR the base's
+	// (byte codecs; exact). Close weights share sign and exponent bits, so
+	// the XOR is mostly zero bytes in the high planes.
+	DeltaXOR = "xor"
+	// DeltaSub: the stored values are tensor − base in float32 (float
+	// codecs); reads add the base back and narrow to the dtype.
+	DeltaSub = "sub"
+)
+
+// maxDeltaDepth bounds chains of deltas (a base that is itself a delta).
+const maxDeltaDepth = 8
+
+// DecodeTensorChunk decodes chunk i of t into raw (its exact length),
+// adding back the base tensor's chunk for deltas.
+func (r *Reader) DecodeTensorChunk(t *TensorRecord, i int, raw []byte) error {
+	return r.decodeTensorChunk(t, i, raw, 0)
+}
+
+func (r *Reader) decodeTensorChunk(t *TensorRecord, i int, raw []byte, depth int) error {
+	dt, err := tensor.ParseDType(t.DType)
+	if err != nil {
+		return err
+	}
+	var decodeErr error
+	err = r.ChunkFunc(t, i, func(enc []byte) error {
+		if t.Base == nil || t.Delta == DeltaXOR {
+			decodeErr = DecodeChunk(t.Codec, dt, raw, enc)
+			return nil
+		}
+		decodeErr = r.decodeSub(t, i, raw, enc, dt, depth)
+		return nil
+	})
+	if err != nil || decodeErr != nil {
+		return firstErr(err, decodeErr, t, i)
+	}
+	if t.Base != nil && t.Delta == DeltaXOR {
+		base := make([]byte, len(raw))
+		if err := r.baseChunk(t, i, base, depth); err != nil {
+			return err
+		}
+		for k := range raw {
+			raw[k] ^= base[k]
+		}
+	}
+	return nil
+}
+
+func firstErr(err, decodeErr error, t *TensorRecord, i int) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("vsdb: tensor %q: chunk %d: %v", t.Name, i, decodeErr)
+}
+
+// decodeSub decodes a float delta and adds the base.
+func (r *Reader) decodeSub(t *TensorRecord, i int, raw, enc []byte, dt tensor.DType, depth int) error {
+	fc, err := codec.FloatCodecByName(t.Codec)
+	if err != nil {
+		return err
+	}
+	n := len(raw) / dt.Size()
+	delta := make([]float32, n)
+	if err := fc.DecodeFloats(delta, enc); err != nil {
+		return err
+	}
+	if err := r.baseChunk(t, i, raw, depth); err != nil {
+		return err
+	}
+	base := make([]float32, n)
+	if err := tensor.ToFloat32(dt, raw, base); err != nil {
+		return err
+	}
+	for k := range base {
+		base[k] += delta[k]
+	}
+	return tensor.FromFloat32(dt, base, raw)
+}
+
+// baseChunk decodes chunk i of t's base into dst.
+func (r *Reader) baseChunk(t *TensorRecord, i int, dst []byte, depth int) error {
+	if depth >= maxDeltaDepth {
+		return fmt.Errorf("vsdb: tensor %q: chain of deltas deeper than %d", t.Name, maxDeltaDepth)
+	}
+	b, err := r.Tensor(*t.Base)
+	if err != nil {
+		return fmt.Errorf("vsdb: tensor %q: its base is missing: %v", t.Name, err)
+	}
+	if b.ChunkBytes != t.ChunkBytes || b.RawBytes != t.RawBytes || b.DType != t.DType {
+		return fmt.Errorf("vsdb: tensor %q: its base %q no longer matches it", t.Name, b.Name)
+	}
+	return r.decodeTensorChunk(&b, i, dst, depth+1)
+}
