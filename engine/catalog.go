@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
@@ -169,4 +170,16 @@ func (db *DB) model(name string) (ModelInfo, bool, error) {
 	s := db.snapshot()
 	defer s.Close()
 	return s.Model(name)
+}
+
+func (s *snapshot) Ingest(ctx context.Context, path string, o planner.LoadOptions) (ModelInfo, error) {
+	return s.db.Ingest(ctx, path, IngestOptions{Name: o.Name, Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget})
+}
+
+func (s *snapshot) Export(ctx context.Context, model, path string) error {
+	return s.db.Export(ctx, model, path)
+}
+
+func (s *snapshot) Compress(ctx context.Context, model string, o planner.LoadOptions) (ModelInfo, error) {
+	return s.db.Compress(ctx, model, o.Name, IngestOptions{Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget})
 }

@@ -44,10 +44,27 @@ func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelIn
 		return ModelInfo{}, err
 	}
 	defer src.Close()
-	name := o.Name
-	if name == "" {
-		name = nameFromPath(path)
+	if o.Name == "" {
+		o.Name = nameFromPath(path)
 	}
+	return db.ingestSource(ctx, src, absPath(path), o)
+}
+
+// Compress stores model again as into, with the codec (and base) of o:
+// the tensors stream from the store through the same atomic load path.
+func (db *DB) Compress(ctx context.Context, model, into string, o IngestOptions) (ModelInfo, error) {
+	src, err := db.storeSource(ctx, model)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	defer src.Close()
+	o.Name = into
+	return db.ingestSource(ctx, src, "COMPRESS "+model, o)
+}
+
+// ingestSource loads every tensor of src as the new model o.Name.
+func (db *DB) ingestSource(ctx context.Context, src format.Source, label string, o IngestOptions) (ModelInfo, error) {
+	name := o.Name
 	if err := query.ValidModelName(name); err != nil {
 		return ModelInfo{}, err
 	}
@@ -72,7 +89,7 @@ func (db *DB) Ingest(ctx context.Context, path string, o IngestOptions) (ModelIn
 	if err := db.loadEntries(ctx, load, pick, bases, src, entries, o.Progress); err != nil {
 		return ModelInfo{}, errors.Join(err, load.Abort())
 	}
-	rec := lsm.ModelRecord{Source: absPath(path), Metadata: src.Metadata(), Base: o.Base}
+	rec := lsm.ModelRecord{Source: label, Metadata: src.Metadata(), Base: o.Base}
 	if err := load.Commit(ctx, rec); err != nil {
 		return ModelInfo{}, err
 	}

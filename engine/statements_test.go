@@ -59,3 +59,32 @@ func TestStatementsEndToEnd(t *testing.T) {
 		t.Errorf("DESCRIBE of a deleted model: %v", err)
 	}
 }
+
+func TestIngestExportCompressStatements(t *testing.T) {
+	db := openTest(t, "lossless")
+	ctx := context.Background()
+	dir := t.TempDir()
+	in := writeCheckpoint(t, dir, lossyModel())
+	stmts := []string{
+		fmt.Sprintf("INGEST '%s' AS m", in),
+		fmt.Sprintf("INGEST '%s' AS q CODEC auto(budget = 0.02)", in),
+		"COMPRESS m CODEC q4 INTO m4",
+		"COMPRESS m BASE q CODEC lossless INTO md",
+		fmt.Sprintf("EXPORT md TO '%s/md.safetensors'", dir),
+	}
+	for _, s := range stmts {
+		if _, err := db.Query(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	infos, _ := db.Tensors("q")
+	if infos[0].Codec != "q8" {
+		t.Errorf("INGEST ... CODEC auto(budget = 0.02) chose %s", infos[0].Codec)
+	}
+	// md is m stored as deltas against q: exported, it is m bit for bit.
+	assertSameCheckpoint(t, in, dir+"/md.safetensors")
+	res, err := db.Query(ctx, "DESCRIBE md")
+	if err != nil || !strings.Contains(fmt.Sprint(res.Rows), "[base q]") {
+		t.Fatalf("DESCRIBE md: %v %v", res, err)
+	}
+}

@@ -51,6 +51,12 @@ func logical(stmt query.Statement) (Node, error) {
 		return &CheckNode{Model: s.Model}, nil
 	case *query.Get:
 		return &GetNode{Sel: s.Sel}, nil
+	case *query.Ingest:
+		return &IngestNode{Path: s.Path, Load: LoadOptions{Name: s.Model, Base: s.Base, Codec: s.Codec}}, nil
+	case *query.Export:
+		return &ExportNode{Model: s.Model, Path: s.Path}, nil
+	case *query.Compress:
+		return &CompressNode{Model: s.Model, Load: LoadOptions{Name: s.Into, Base: s.Base, Codec: s.Codec}}, nil
 	case *query.Fuse:
 		return &FuseNode{Inputs: s.Inputs, Weights: s.Weights, Into: s.Into, Method: s.Method,
 			Options: s.Options, Base: s.Base, Where: s.Where}, nil

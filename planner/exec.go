@@ -49,6 +49,12 @@ func run(ctx context.Context, p *Plan, st Storage) (*Result, error) {
 		return get(n, st)
 	case *FuseNode:
 		return runFuse(ctx, n, st)
+	case *IngestNode:
+		return runIngest(ctx, n, st)
+	case *ExportNode:
+		return runExport(ctx, n, st)
+	case *CompressNode:
+		return runCompress(ctx, n, st)
 	}
 	return nil, fmt.Errorf("vsdb: cannot run %T", p.Root)
 }

@@ -31,11 +31,38 @@ func Explain(p *Plan) string {
 		explainDiff(&b, n)
 	case *FuseNode:
 		explainFuse(&b, n)
+	case *IngestNode:
+		fmt.Fprintf(&b, "Ingest path=%q as=%s%s\n  write: chunks as one ingested sstable, then one batch of records and bitmaps\n", n.Path, orDefault(n.Load.Name, "(from the file name)"), loadText(n.Load))
+	case *ExportNode:
+		fmt.Fprintf(&b, "Export model=%s path=%q\n  read: every chunk once; write: a temporary file renamed into place\n", n.Model, n.Path)
+	case *CompressNode:
+		fmt.Fprintf(&b, "Compress model=%s into=%s%s\n  read: every chunk once; write: as Ingest\n", n.Model, n.Load.Name, loadText(n.Load))
 	}
 	if len(p.Rules) > 0 {
 		fmt.Fprintf(&b, "  rules: %s\n", strings.Join(p.Rules, ", "))
 	}
 	return b.String()
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func loadText(o LoadOptions) string {
+	out := ""
+	if o.Codec != "" {
+		out += " codec=" + o.Codec
+	}
+	if o.Budget > 0 {
+		out += fmt.Sprintf(" budget=%g", o.Budget)
+	}
+	if o.Base != "" {
+		out += " base=" + o.Base
+	}
+	return out
 }
 
 func fromText(model string) string {

@@ -205,3 +205,20 @@ func (m *memStorage) DeleteModel(model string) error {
 }
 
 func (m *memStorage) Check(string) ([]string, error) { return nil, nil }
+
+func (m *memStorage) Ingest(_ context.Context, path string, o LoadOptions) (ModelInfo, error) {
+	return ModelInfo{}, fmt.Errorf("vsdb: %s: the test catalog reads no files", path)
+}
+
+func (m *memStorage) Export(context.Context, string, string) error { return nil }
+
+// Compress copies the model's values under the new name.
+func (m *memStorage) Compress(_ context.Context, model string, o LoadOptions) (ModelInfo, error) {
+	for _, t := range m.models[model] {
+		vals := make([]float32, len(t.raw)/t.info.DType.Size())
+		tensor.ToFloat32(t.info.DType, t.raw, vals)
+		m.add(o.Name, t.info.Name, t.info.DType, t.info.Shape, vals)
+	}
+	mi, _, err := m.Model(o.Name)
+	return mi, err
+}

@@ -63,6 +63,21 @@ type DeleteNode struct{ Model string }
 // CheckNode verifies indexes and checksums.
 type CheckNode struct{ Model string }
 
+// IngestNode stores a checkpoint as a new model.
+type IngestNode struct {
+	Path string
+	Load LoadOptions
+}
+
+// ExportNode writes a model to a file.
+type ExportNode struct{ Model, Path string }
+
+// CompressNode stores a model again with another codec or base.
+type CompressNode struct {
+	Model string
+	Load  LoadOptions
+}
+
 // GetNode reads one tensor.
 type GetNode struct {
 	Sel    query.Selector
@@ -128,6 +143,9 @@ func (DiffNode) node()        {}
 func (DeleteNode) node()      {}
 func (CheckNode) node()       {}
 func (GetNode) node()         {}
+func (IngestNode) node()      {}
+func (ExportNode) node()      {}
+func (CompressNode) node()    {}
 func (FuseNode) node()        {}
 
 // outDType is the dtype of a fused tensor: the inputs' dtype when they

@@ -111,4 +111,18 @@ type Storage interface {
 	// Check verifies indexes and checksums ("" = every model), one line per
 	// problem.
 	Check(model string) ([]string, error)
+	// Ingest stores a checkpoint file as a new model.
+	Ingest(ctx context.Context, path string, o LoadOptions) (ModelInfo, error)
+	// Export writes a model to a safetensors file.
+	Export(ctx context.Context, model, path string) error
+	// Compress stores a model again under a new name with o's codec/base.
+	Compress(ctx context.Context, model string, o LoadOptions) (ModelInfo, error)
+}
+
+// LoadOptions say how INGEST and COMPRESS store a model.
+type LoadOptions struct {
+	Name   string
+	Base   string
+	Codec  string
+	Budget float64
 }

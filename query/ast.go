@@ -220,6 +220,46 @@ type Check struct {
 	ModelPos lexer.Position
 }
 
+// Ingest is INGEST 'path' [AS model] [BASE model] [CODEC name [(options)]]:
+// store a checkpoint as a new model. Model is "" without AS (the engine
+// derives one from the file name); Codec is "" without CODEC.
+type Ingest struct {
+	Pos, EndPos lexer.Position
+	Path        string
+	PathPos     lexer.Position
+	Model       string
+	ModelPos    lexer.Position
+	Base        string
+	BasePos     lexer.Position
+	Codec       string
+	CodecPos    lexer.Position
+	Options     []Option
+}
+
+// Export is EXPORT model TO 'path'.
+type Export struct {
+	Pos, EndPos lexer.Position
+	Model       string
+	ModelPos    lexer.Position
+	Path        string
+	PathPos     lexer.Position
+}
+
+// Compress is COMPRESS model [BASE model] CODEC name [(options)] INTO model:
+// store a model again with another codec (or as deltas) under a new name.
+type Compress struct {
+	Pos, EndPos lexer.Position
+	Model       string
+	ModelPos    lexer.Position
+	Base        string
+	BasePos     lexer.Position
+	Codec       string
+	CodecPos    lexer.Position
+	Options     []Option
+	Into        string
+	IntoPos     lexer.Position
+}
+
 // Explain is EXPLAIN [ANALYZE] statement. Stmt is never itself an *Explain.
 type Explain struct {
 	// Pos is the position of EXPLAIN; EndPos is just past the statement.
@@ -275,3 +315,15 @@ func (*Diff) statement()        {}
 func (*DeleteModel) statement() {}
 func (*Check) statement()       {}
 func (*Explain) statement()     {}
+func (*Ingest) statement()      {}
+func (*Export) statement()      {}
+func (*Compress) statement()    {}
+
+// Position implements Statement.
+func (s *Ingest) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *Export) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *Compress) Position() lexer.Position { return s.Pos }

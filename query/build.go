@@ -51,6 +51,12 @@ func (b *builder) plain(s *plainStmt) (Statement, *Error) {
 		out, err = b.diff(s.Diff)
 	case s.Delete != nil:
 		out, err = b.deleteModel(s.Delete)
+	case s.Ingest != nil:
+		out, err = b.ingest(s.Ingest)
+	case s.Export != nil:
+		out, err = b.export(s.Export)
+	case s.Compress != nil:
+		out, err = b.compress(s.Compress)
 	default:
 		out, err = b.check(s.Check)
 	}
@@ -295,6 +301,79 @@ func (b *builder) deleteModel(s *deleteStmt) (*DeleteModel, *Error) {
 		return nil, err
 	}
 	return &DeleteModel{Pos: pos, EndPos: end, Model: name, ModelPos: s.Model.Tok.Pos}, nil
+}
+
+func (b *builder) ingest(s *ingestStmt) (*Ingest, *Error) {
+	pos, end := span(s.Tokens)
+	out := &Ingest{Pos: pos, EndPos: end, Path: tokenText(s.Path), PathPos: s.Path.Pos}
+	if out.Path == "" {
+		return nil, errorAt(b.src, s.Path.Pos, "empty path")
+	}
+	var err *Error
+	if s.As != nil {
+		if out.Model, err = b.model(s.As.Tok, false); err != nil {
+			return nil, err
+		}
+		out.ModelPos = s.As.Tok.Pos
+	}
+	if s.Base != nil {
+		if out.Base, err = b.model(s.Base.Tok, false); err != nil {
+			return nil, err
+		}
+		out.BasePos = s.Base.Tok.Pos
+	}
+	if s.Codec != nil {
+		if out.Codec, out.CodecPos, out.Options, err = b.codec(s.Codec); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// codec reads CODEC name [(options)], options as USING's.
+func (b *builder) codec(c *codecClause) (string, lexer.Position, []Option, *Error) {
+	tmp := &Fuse{}
+	if err := b.using(&usingClause{Method: c.Name, Options: c.Options}, tmp); err != nil {
+		return "", lexer.Position{}, nil, err
+	}
+	return tmp.Method, tmp.MethodPos, tmp.Options, nil
+}
+
+func (b *builder) export(s *exportStmt) (*Export, *Error) {
+	pos, end := span(s.Tokens)
+	name, err := b.model(s.Model.Tok, false)
+	if err != nil {
+		return nil, err
+	}
+	out := &Export{Pos: pos, EndPos: end, Model: name, ModelPos: s.Model.Tok.Pos, Path: tokenText(s.Path), PathPos: s.Path.Pos}
+	if out.Path == "" {
+		return nil, errorAt(b.src, s.Path.Pos, "empty path")
+	}
+	return out, nil
+}
+
+func (b *builder) compress(s *compressStmt) (*Compress, *Error) {
+	pos, end := span(s.Tokens)
+	out := &Compress{Pos: pos, EndPos: end}
+	var err *Error
+	if out.Model, err = b.model(s.Model.Tok, false); err != nil {
+		return nil, err
+	}
+	out.ModelPos = s.Model.Tok.Pos
+	if s.Base != nil {
+		if out.Base, err = b.model(s.Base.Tok, false); err != nil {
+			return nil, err
+		}
+		out.BasePos = s.Base.Tok.Pos
+	}
+	if out.Codec, out.CodecPos, out.Options, err = b.codec(s.Codec); err != nil {
+		return nil, err
+	}
+	if out.Into, err = b.model(s.Into.Tok, false); err != nil {
+		return nil, err
+	}
+	out.IntoPos = s.Into.Tok.Pos
+	return out, nil
 }
 
 func (b *builder) check(s *checkStmt) (*Check, *Error) {

@@ -309,3 +309,45 @@ func (s *Explain) String() string {
 	}
 	return kw + " " + s.Stmt.String()
 }
+
+// codecText prints CODEC name [(options)].
+func codecText(name string, opts []Option) string {
+	out := " CODEC " + name
+	if len(opts) > 0 {
+		parts := make([]string, len(opts))
+		for i, o := range opts {
+			parts[i] = o.String()
+		}
+		out += "(" + strings.Join(parts, ", ") + ")"
+	}
+	return out
+}
+
+// String implements Statement.
+func (s *Ingest) String() string {
+	out := "INGEST " + quoteString(s.Path)
+	if s.Model != "" {
+		out += " AS " + formatModel(s.Model)
+	}
+	if s.Base != "" {
+		out += " BASE " + formatModel(s.Base)
+	}
+	if s.Codec != "" {
+		out += codecText(s.Codec, s.Options)
+	}
+	return out
+}
+
+// String implements Statement.
+func (s *Export) String() string {
+	return "EXPORT " + formatModel(s.Model) + " TO " + quoteString(s.Path)
+}
+
+// String implements Statement.
+func (s *Compress) String() string {
+	out := "COMPRESS " + formatModel(s.Model)
+	if s.Base != "" {
+		out += " BASE " + formatModel(s.Base)
+	}
+	return out + codecText(s.Codec, s.Options) + " INTO " + formatModel(s.Into)
+}

@@ -39,6 +39,9 @@ type plainStmt struct {
 	Diff     *diffStmt     `parser:"| @@"`
 	Delete   *deleteStmt   `parser:"| @@"`
 	Check    *checkStmt    `parser:"| @@"`
+	Ingest   *ingestStmt   `parser:"| @@"`
+	Export   *exportStmt   `parser:"| @@"`
+	Compress *compressStmt `parser:"| @@"`
 }
 
 // fuseStmt is FUSE inputs (WEIGHTS weights [USING ...] | USING ...)
@@ -216,6 +219,40 @@ type checkStmt struct {
 	Tokens []lexer.Token
 
 	Model *modelName `parser:"'CHECK' @@?"`
+}
+
+// ingestStmt is INGEST 'path' [AS model] [BASE model] [CODEC name [(k = v, ...)]].
+type ingestStmt struct {
+	Tokens []lexer.Token
+
+	Path  lexer.Token  `parser:"'INGEST' @String"`
+	As    *modelName   `parser:"('AS' @@)?"`
+	Base  *modelName   `parser:"('BASE' @@)?"`
+	Codec *codecClause `parser:"@@?"`
+}
+
+// codecClause is CODEC name [(option, ...)].
+type codecClause struct {
+	Name    *methodName   `parser:"'CODEC' @@"`
+	Options []*optionExpr `parser:"('(' @@ (',' @@)* ')')?"`
+}
+
+// exportStmt is EXPORT model TO 'path'.
+type exportStmt struct {
+	Tokens []lexer.Token
+
+	Model *modelName  `parser:"'EXPORT' @@"`
+	Path  lexer.Token `parser:"'TO' @String"`
+}
+
+// compressStmt is COMPRESS model [BASE model] CODEC name [(...)] INTO model.
+type compressStmt struct {
+	Tokens []lexer.Token
+
+	Model *modelName   `parser:"'COMPRESS' @@"`
+	Base  *modelName   `parser:"('BASE' @@)?"`
+	Codec *codecClause `parser:"@@"`
+	Into  *modelName   `parser:"'INTO' @@"`
 }
 
 // parser is built once; building fails only if the grammar above is wrong,

@@ -104,6 +104,11 @@ var validCases = []struct {
 	{"delete model model;", "DELETE MODEL model"},
 	{"CHECK", "CHECK"},
 	{"check 'my model'", "CHECK 'my model'"},
+	{"ingest 'm.safetensors'", "INGEST 'm.safetensors'"},
+	{"INGEST '/w/ft.safetensors' as ft base llama codec q8", "INGEST '/w/ft.safetensors' AS ft BASE llama CODEC q8"},
+	{"INGEST 'x' CODEC auto(budget = 0.01)", "INGEST 'x' CODEC auto(budget = 0.01)"},
+	{"export m to 'o''k.safetensors'", "EXPORT m TO 'o''k.safetensors'"},
+	{"COMPRESS m BASE b CODEC lossless INTO m2", "COMPRESS m BASE b CODEC lossless INTO m2"},
 
 	// GET
 	{"GET bert:encoder.layer.0.attention.self.query.weight", "GET bert:encoder.layer.0.attention.self.query.weight"},
@@ -272,6 +277,9 @@ func TestParseStatementTypes(t *testing.T) {
 		"DELETE MODEL m":              &DeleteModel{Model: "m"},
 		"CHECK":                       &Check{},
 		"CHECK m":                     &Check{Model: "m"},
+		"INGEST 'p' AS m CODEC q4":    &Ingest{Path: "p", Model: "m", Codec: "q4"},
+		"EXPORT m TO 'p'":             &Export{Model: "m", Path: "p"},
+		"COMPRESS m CODEC q8 INTO n":  &Compress{Model: "m", Codec: "q8", Into: "n"},
 		"EXPLAIN ANALYZE CHECK":       &Explain{Analyze: true, Stmt: &Check{}},
 		"FUSE a, b USING slerp":       &Fuse{Inputs: []Selector{{Model: "a"}, {Model: "b"}}, Method: "slerp"},
 		"FUSE a, b WEIGHTS [0, 1], 1": &Fuse{Inputs: []Selector{{Model: "a"}, {Model: "b"}}, Weights: []Weight{{Gradient: []float64{0, 1}}, {Value: 1}}},

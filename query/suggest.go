@@ -7,12 +7,13 @@ import "strings"
 // where a keyword could appear. (NOT cannot be a WHERE field, but no field
 // is called that.)
 var (
-	statementKeywords = []string{"FUSE", "SHOW", "GET", "DESCRIBE", "STATS", "DIFF", "DELETE", "CHECK", "EXPLAIN"}
+	statementKeywords = []string{"FUSE", "SHOW", "GET", "DESCRIBE", "STATS", "DIFF", "DELETE", "CHECK", "INGEST", "EXPORT", "COMPRESS", "EXPLAIN"}
 	allKeywords       = []string{
 		"FUSE", "WEIGHTS", "USING", "TRUE", "FALSE", "BASE", "INTO",
 		"SHOW", "MODELS", "LAYERS", "OF", "TENSORS", "FROM",
 		"WHERE", "OR", "AND", "NOT", "LIKE",
 		"GET", "DESCRIBE", "STATS", "DIFF", "DELETE", "MODEL", "CHECK",
+		"INGEST", "AS", "CODEC", "EXPORT", "TO", "COMPRESS",
 		"EXPLAIN", "ANALYZE",
 	}
 )

@@ -33,7 +33,8 @@ const help = `Statements end with ';' and may span lines:
   DESCRIBE m;   STATS [m];   DIFF a, b;   GET m:tensor.name;
   FUSE a, b WEIGHTS 0.5, 0.5 [USING method(k = v, ...)] [BASE m] [WHERE expr] [INTO new_model];
     methods: linear, task_arithmetic, ties, dare_linear, dare_ties, slerp, model_stock
-  DELETE MODEL m;   CHECK [m];   EXPLAIN [ANALYZE] <statement>;
+  INGEST 'file' [AS m] [BASE b] [CODEC c[(budget = 0.01)]];   EXPORT m TO 'file';
+  COMPRESS m [BASE b] CODEC c INTO m2;   DELETE MODEL m;   CHECK [m];   EXPLAIN [ANALYZE] <statement>;
   WHERE: layer, param, name, dtype, codec, model, tier = '...'; size, elements, reads < <= > >= ...;
          LIKE, AND, OR, NOT, ( )
 Meta-commands: .help  .quit (or Ctrl-D)
