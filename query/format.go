@@ -351,3 +351,7 @@ func (s *Compress) String() string {
 	}
 	return out + codecText(s.Codec, s.Options) + " INTO " + formatModel(s.Into)
 }
+
+// QuoteModel writes a model name as a statement needs it: bare when it is
+// an identifier, else single-quoted.
+func QuoteModel(name string) string { return formatModel(name) }

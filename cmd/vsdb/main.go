@@ -32,6 +32,13 @@ type cli struct {
 	Check   checkCmd   `cmd:"" help:"Verify indexes and checksums. Example: vsdb check"`
 	Delete  deleteCmd  `cmd:"" help:"Delete a model. Example: vsdb delete minilm"`
 	Reindex reindexCmd `cmd:"" help:"Rebuild every index from the tensor records. Example: vsdb reindex"`
+	Stats   statsCmd   `cmd:"" help:"Sizes, ratios and errors per codec; --plot draws them per layer. Example: vsdb stats minilm --plot minilm.png"`
+}
+
+type statsCmd struct {
+	Model string `arg:"" optional:"" help:"Model (default: all)."`
+	Plot  string `help:"Write a PNG of the per-layer compression ratio and error (needs a model)." placeholder:"FILE.png"`
+	JSON  bool   `name:"json" help:"Print rows as a JSON array of objects."`
 }
 
 type reindexCmd struct{}
@@ -132,6 +139,8 @@ func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error 
 		return runCheck(db, c.Check.Model)
 	case "delete <model>":
 		return runDelete(db, c.Delete)
+	case "stats", "stats <model>":
+		return runStats(ctx, db, c.Stats)
 	case "reindex":
 		if err := db.RebuildIndexes(); err != nil {
 			return err
