@@ -19,6 +19,10 @@ func savePNG(img *vgimg.Canvas, path string) error {
 		tmp.Close()
 		return fmt.Errorf("vsdb: %s: %v", path, err)
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("vsdb: %s: %v", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("vsdb: %s: %v", path, err)
 	}
