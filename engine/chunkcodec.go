@@ -36,9 +36,10 @@ func chunkCodecByName(name string) (chunkCodec, error) {
 }
 
 // forDType returns the codec to use for a tensor of dtype dt: float codecs
-// apply to float tensors only; others fall back to lossless.
+// apply to float tensors wider than what they store (bf16 on an F16 tensor
+// would lose precision and save nothing); others fall back to lossless.
 func (c chunkCodec) forDType(dt tensor.DType) chunkCodec {
-	if c.float != nil && !dt.IsFloat() {
+	if c.float != nil && (!dt.IsFloat() || c.float.BitsPerValue() >= float64(8*dt.Size())) {
 		l, _ := chunkCodecByName("lossless")
 		return l
 	}

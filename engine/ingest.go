@@ -72,6 +72,9 @@ func (db *DB) ingestSource(ctx context.Context, src format.Source, label string,
 	if cname == "" {
 		cname = db.opts.Codec
 	}
+	if o.ErrorBudget != 0 && cname != "auto" {
+		return ModelInfo{}, fmt.Errorf("vsdb: an error budget applies to the auto codec only (codec is %s)", cname)
+	}
 	pick, err := newCodecPicker(cname, o.ErrorBudget)
 	if err != nil {
 		return ModelInfo{}, err

@@ -2,6 +2,8 @@ package lsm
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -24,10 +26,10 @@ func (s *Store) DeleteModel(name string) error {
 	if !ok {
 		return fmt.Errorf("vsdb: no model %q", name)
 	}
-	if dep, err := s.dependant(name); err != nil {
+	if deps, err := s.dependants(name); err != nil {
 		return err
-	} else if dep != "" {
-		return fmt.Errorf("vsdb: model %q is the base of %q, which is stored as deltas against it; delete %q first", name, dep, dep)
+	} else if len(deps) > 0 {
+		return fmt.Errorf("vsdb: model %q is the base of %s, stored as deltas against it; delete %s first", name, strings.Join(deps, ", "), plural(len(deps), "that model", "those models"))
 	}
 	remove := bitmapDelta{}
 	b := s.db.NewBatch()
@@ -85,15 +87,23 @@ func dropFromAccessIndex(s *Store, b *pebble.Batch, first, end uint32) error {
 	return nil
 }
 
-// dependant names a model stored as deltas against model, or "".
-func (s *Store) dependant(model string) (string, error) {
+// dependants names the models stored as deltas against model.
+func (s *Store) dependants(model string) ([]string, error) {
 	r := s.Reader()
 	defer r.Close()
 	ms, err := r.Models()
+	var out []string
 	for _, m := range ms {
 		if m.Base == model {
-			return m.Name, err
+			out = append(out, strconv.Quote(m.Name))
 		}
 	}
-	return "", err
+	return out, err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -66,7 +67,15 @@ func (quietLogger) Infof(string, ...interface{}) {}
 func (l quietLogger) Errorf(format string, args ...interface{}) {
 	fmt.Fprintf(l.w, "vsdb: pebble: "+format+"\n", args...)
 }
+
+// Fatalf is Pebble's report of a state it cannot continue from (on-disk
+// corruption found by a checksum, a broken invariant). Pebble expects the
+// process to stop; vsdb says so in one line and exits with status 70.
 func (quietLogger) Fatalf(format string, args ...interface{}) {
-	fmt.Fprintf(os.Stderr, "vsdb: storage failure: "+format+"\n", args...)
+	msg := fmt.Sprintf(format, args...)
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	fmt.Fprintf(os.Stderr, "vsdb: storage failure: %s (the store's files are damaged: restore them from a copy)\n", msg)
 	os.Exit(70)
 }

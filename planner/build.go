@@ -58,7 +58,7 @@ func logical(stmt query.Statement) (Node, error) {
 	case *query.Compress:
 		return &CompressNode{Model: s.Model, Load: LoadOptions{Name: s.Into, Base: s.Base, Codec: s.Codec}}, nil
 	case *query.Fuse:
-		return &FuseNode{Inputs: s.Inputs, Weights: s.Weights, Into: s.Into, Method: s.Method,
+		return &FuseNode{Statement: s.String(), Inputs: s.Inputs, Weights: s.Weights, Into: s.Into, Method: s.Method,
 			Options: s.Options, Base: s.Base, Where: s.Where}, nil
 	}
 	return nil, fmt.Errorf("vsdb: cannot plan %T", stmt)

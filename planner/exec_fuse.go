@@ -57,23 +57,9 @@ func runFuse(ctx context.Context, n *FuseNode, st Storage) (res *Result, err err
 	return res, nil
 }
 
-// fuseSource records how a fused model was made, as its source.
-func fuseSource(n *FuseNode) string {
-	stmt := "FUSE"
-	for i, in := range n.Inputs {
-		if i > 0 {
-			stmt += ","
-		}
-		stmt += " " + in.String()
-	}
-	if n.Method != "" {
-		stmt += " USING " + n.Method
-	}
-	if n.Base != "" {
-		stmt += " BASE " + n.Base
-	}
-	return stmt
-}
+// fuseSource records how a fused model was made: the whole statement in
+// canonical form (weights, method, options, base, filter), to replay it.
+func fuseSource(n *FuseNode) string { return n.Statement }
 
 type fuser struct {
 	ctx    context.Context
@@ -257,8 +243,16 @@ func (f *fuser) readWindow(readers []TensorReader, off int64, n int) ([][]float3
 	return ins, nil
 }
 
-// narrow converts float32 results to the output dtype.
+// narrow converts float32 results to the output dtype, refusing values
+// the dtype cannot hold (an F16 result beyond ±65504 would become ±Inf).
 func (f *fuser) narrow(g *FuseGroup, out []float32) ([]byte, error) {
+	if limit := g.Out.DType.MaxFinite(); g.Out.DType.IsFloat() && limit < math.MaxFloat32 {
+		for i, v := range out {
+			if math.Abs(float64(v)) > limit {
+				return nil, fmt.Errorf("vsdb: FUSE result for %s is %v at element %d, beyond what %s holds (±%g); nothing was written", g.Out.Name, v, i, g.Out.DType, limit)
+			}
+		}
+	}
 	f.raw = grow(f.raw, len(out)*g.Out.DType.Size())
 	if err := tensor.FromFloat32(g.Out.DType, out, f.raw); err != nil {
 		return nil, err

@@ -139,11 +139,7 @@ func explainFuse(b *strings.Builder, n *FuseNode) {
 		if g.Copy {
 			op = "copy"
 		}
-		key := g.Key
-		if key == "" {
-			key = g.Out.Name
-		}
-		fmt.Fprintf(b, "  %s %s %s %s <- %d inputs%s%s\n", op, key, g.Out.DType, g.Out.Shape, len(g.In), baseText(g), weightsText(n, g))
+		fmt.Fprintf(b, "  %s %s %s %s <- %d inputs%s%s\n", op, g.Out.Name, g.Out.DType, g.Out.Shape, len(g.In), baseText(g), weightsText(n, g))
 	}
 }
 

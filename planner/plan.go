@@ -86,9 +86,12 @@ type GetNode struct {
 
 // FuseNode merges paired tensors.
 type FuseNode struct {
-	Inputs  []query.Selector
-	Weights []query.Weight
-	Into    string
+	// Statement is the canonical text of the statement, kept as the new
+	// model's source so a merge can be replayed.
+	Statement string
+	Inputs    []query.Selector
+	Weights   []query.Weight
+	Into      string
 	// Method is the merge method; "" is the plain weighted sum Σ wᵢθᵢ.
 	Method  string
 	Options []query.Option

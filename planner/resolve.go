@@ -163,14 +163,14 @@ func pairInputs(p *Plan, cat Catalog) (bool, error) {
 		if len(n.Inputs) > MaxFuseInputs {
 			return false, query.ErrorAt(p.Src, n.Inputs[MaxFuseInputs].Pos, "FUSE takes at most %d inputs (%d given)", MaxFuseInputs, len(n.Inputs))
 		}
-		pairing, groups, err := pairSelections(p.Src, n.Inputs, cat, n.Vocab == "common", n.Where)
+		pairing, groups, err := pairSelections(p.Src, n.Inputs, cat, n.Vocab == "common", n.Where, true)
 		if err != nil {
 			return false, err
 		}
 		n.Pairing, n.Groups = pairing, groups
 		return true, resolveBase(p, n, cat)
 	case *DiffNode:
-		pairing, groups, err := pairSelections(p.Src, []query.Selector{n.Left, n.Right}, cat, false, nil)
+		pairing, groups, err := pairSelections(p.Src, []query.Selector{n.Left, n.Right}, cat, false, nil, false)
 		n.Pairing, n.Groups = pairing, groups
 		return true, err
 	}
@@ -179,7 +179,7 @@ func pairInputs(p *Plan, cat Catalog) (bool, error) {
 
 // pairSelections resolves selectors, keeps the tensors WHERE accepts and
 // pairs them.
-func pairSelections(src string, in []query.Selector, cat Catalog, vocab bool, where query.Expr) (string, []FuseGroup, error) {
+func pairSelections(src string, in []query.Selector, cat Catalog, vocab bool, where query.Expr, fuse bool) (string, []FuseGroup, error) {
 	sels := make([]*selection, len(in))
 	for i, sel := range in {
 		s, err := resolve(src, sel, cat)
@@ -193,7 +193,7 @@ func pairSelections(src string, in []query.Selector, cat Catalog, vocab bool, wh
 		return "", nil, err
 	}
 	pairing := map[string]string{"tensor": "tensor", "layer": "parameter", "prefix": "parameter", "model": "name"}[sels[0].kind]
-	groups, err := matchKeys(src, sels, vocab)
+	groups, err := matchKeys(src, sels, vocab, fuse)
 	return pairing, groups, err
 }
 
@@ -282,7 +282,7 @@ func sameKind(src string, sels []*selection) error {
 
 // matchKeys pairs tensors by key, in the first input's order, and checks
 // that every key is in every input with one shape.
-func matchKeys(src string, sels []*selection, vocab bool) ([]FuseGroup, error) {
+func matchKeys(src string, sels []*selection, vocab, fuse bool) ([]FuseGroup, error) {
 	index := make([]map[string]TensorInfo, len(sels))
 	for i, s := range sels {
 		index[i] = map[string]TensorInfo{}
@@ -307,7 +307,11 @@ func matchKeys(src string, sels []*selection, vocab bool) ([]FuseGroup, error) {
 				return nil, query.ErrorAt(src, sels[i].sel.Pos, "%s has no %s matching %s", sels[i].sel, describeKey(k), first.Ref())
 			}
 			if !t.Shape.Equal(first.Shape) && !(vocab && vocabRows(first, t)) {
-				return nil, query.ErrorAt(src, sels[i].sel.Pos, "shape mismatch: %s is %s %s but %s is %s %s%s", first.Ref(), first.DType, first.Shape, t.Ref(), t.DType, t.Shape, vocabHint(first, t))
+				hint := ""
+				if fuse {
+					hint = vocabHint(first, t)
+				}
+				return nil, query.ErrorAt(src, sels[i].sel.Pos, "shape mismatch: %s is %s %s but %s is %s %s%s", first.Ref(), first.DType, first.Shape, t.Ref(), t.DType, t.Shape, hint)
 			}
 			g.In = append(g.In, t)
 		}

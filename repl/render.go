@@ -42,6 +42,8 @@ func plural(n int, word string) string {
 // cell formats one value; byte counts get human units.
 func cell(col string, v any) string {
 	switch x := v.(type) {
+	case nil:
+		return "null"
 	case int64:
 		if strings.HasSuffix(col, "bytes") {
 			return humanBytes(x)

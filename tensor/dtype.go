@@ -98,3 +98,23 @@ func knownNames() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// MaxFinite is the largest finite value of a floating dtype (0 for others):
+// a float32 result beyond it would become ±Inf or NaN when narrowed.
+func (d DType) MaxFinite() float64 {
+	switch d {
+	case F16:
+		return 65504
+	case BF16:
+		return 3.3895313892515355e38
+	case F8E4M3:
+		return 448
+	case F8E5M2:
+		return 57344
+	case F32:
+		return 3.4028234663852886e38
+	case F64:
+		return 1.7976931348623157e308
+	}
+	return 0
+}
