@@ -29,3 +29,5 @@ echo "+ verify against numpy" >&2
   "$out/fused_returned.safetensors" encoder.layer.0 encoder.layer.1 0.5 0.5
 "$PYTHON" scripts/verify.py "$MODEL_DIR/model.safetensors" "$out/minilm.safetensors" \
   "$out/minilm_fused.safetensors" encoder.layer.0 encoder.layer.1 0.5 0.5
+echo "+ verify merge methods (FUSE ... USING) on the real model against numpy" >&2
+"$PYTHON" scripts/verify_merges.py bin/vsdb "$MODEL_DIR/model.safetensors" "$@"
