@@ -346,9 +346,10 @@ func (f *fuser) copyWindow(g *FuseGroup, readers []TensorReader, off int64, n in
 	return f.raw, nil
 }
 
+// firstNonFinite finds the first NaN or ±Inf: all exponent bits set.
 func firstNonFinite(v []float32) int {
 	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+		if math.Float32bits(x)&0x7f800000 == 0x7f800000 {
 			return i
 		}
 	}

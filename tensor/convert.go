@@ -18,6 +18,10 @@ func ToFloat32(d DType, src []byte, dst []float32) error {
 	le := binary.LittleEndian
 	switch d {
 	case F32:
+		if nativeLE {
+			copy(f32Bytes(dst), src[:4*len(dst)])
+			return nil
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(le.Uint32(src[4*i:]))
 		}
@@ -58,6 +62,10 @@ func FromFloat32(d DType, src []float32, dst []byte) error {
 	le := binary.LittleEndian
 	switch d {
 	case F32:
+		if nativeLE {
+			copy(dst[:4*len(src)], f32Bytes(src))
+			return nil
+		}
 		for i, v := range src {
 			le.PutUint32(dst[4*i:], math.Float32bits(v))
 		}
