@@ -13,10 +13,11 @@ import (
 
 // Reader reads one consistent snapshot of the store. Close it when done.
 type Reader struct {
-	snap  *pebble.Snapshot
-	cache *bitmapCache
-	gen   uint64
-	valid bool // the bitmap cache matches this snapshot
+	records *recordCache
+	snap    *pebble.Snapshot
+	cache   *bitmapCache
+	gen     uint64
+	valid   bool // the bitmap cache matches this snapshot
 }
 
 // Reader opens a snapshot.
@@ -24,7 +25,7 @@ func (s *Store) Reader() *Reader {
 	g1 := s.bitmaps.gen.Load()
 	snap := s.db.NewSnapshot()
 	g2 := s.bitmaps.gen.Load()
-	return &Reader{snap: snap, cache: s.bitmaps, gen: g1, valid: g1 == g2 && g1%2 == 0}
+	return &Reader{records: &s.records, snap: snap, cache: s.bitmaps, gen: g1, valid: g1 == g2 && g1%2 == 0}
 }
 
 // Close releases the snapshot.
@@ -96,7 +97,7 @@ func (r *Reader) Tensor(id uint32) (TensorRecord, error) {
 	if !ok {
 		return t, fmt.Errorf("vsdb: tensor id %d has no record (run CHECK)", id)
 	}
-	return t, decodeJSON("tensor", v, &t)
+	return r.records.decode(id, v)
 }
 
 // TensorByName returns the record of tensor name of a model.

@@ -19,6 +19,7 @@ import (
 type Store struct {
 	db      *pebble.DB
 	bitmaps *bitmapCache
+	records recordCache
 	dir     string
 	opts    Options
 	cache   interface{ Unref() }
