@@ -177,8 +177,8 @@ func (f *fuser) coefficients(g *FuseGroup) ([]float32, error) {
 	case "linear": // mergekit linear: Σwθ / Σw, normalize on by default
 		d := 1.0
 		if pr.Normalize == nil || *pr.Normalize {
-			if sum == 0 {
-				return nil, fmt.Errorf("vsdb: linear: the weights of %s sum to 0 and cannot be normalised (use normalize = false)", g.Out.Name)
+			if math.Abs(sum) < 1e-8 { // as merge.Linear: dividing by ~0 gives garbage
+				return nil, fmt.Errorf("vsdb: linear: the weights of %s sum to %g, too close to 0 to normalise (use normalize = false)", g.Out.Name, sum)
 			}
 			d = sum
 		}

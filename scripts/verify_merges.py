@@ -36,6 +36,7 @@ import time
 import numpy as np
 from safetensors.numpy import load_file
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__ left behind
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_reference as ref  # noqa: E402  (its main() only runs as a script)
 
