@@ -59,7 +59,11 @@ func (s *snapshot) Tensors(model string) ([]TensorInfo, error) {
 			return nil, notFound(model, err)
 		}
 	}
-	recs, err := s.r.Tensors(s.ids[model])
+	m, ok, err := s.r.Model(model)
+	if err != nil || !ok {
+		return nil, notFound(model, err)
+	}
+	recs, err := s.r.Tensors(m)
 	if err != nil {
 		return nil, err
 	}
@@ -74,9 +78,17 @@ func notFound(model string, err error) error {
 }
 
 func (s *snapshot) infos(recs []lsm.TensorRecord) ([]TensorInfo, error) {
+	ids := make([]uint32, len(recs))
+	for i := range recs {
+		ids[i] = recs[i].ID
+	}
+	reads, err := s.r.ReadsOf(ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]TensorInfo, len(recs))
 	for i := range recs {
-		t, err := s.info(&recs[i])
+		t, err := s.info(&recs[i], reads[recs[i].ID])
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +97,7 @@ func (s *snapshot) infos(recs []lsm.TensorRecord) ([]TensorInfo, error) {
 	return out, nil
 }
 
-func (s *snapshot) info(t *lsm.TensorRecord) (TensorInfo, error) {
+func (s *snapshot) info(t *lsm.TensorRecord, reads lsm.Reads) (TensorInfo, error) {
 	dt, err := tensor.ParseDType(t.DType)
 	if err != nil {
 		return TensorInfo{}, fmt.Errorf("vsdb: corrupt record of tensor %q: %w", t.Name, err)
@@ -94,10 +106,6 @@ func (s *snapshot) info(t *lsm.TensorRecord) (TensorInfo, error) {
 		if _, err := s.Models(); err != nil {
 			return TensorInfo{}, err
 		}
-	}
-	reads, err := s.r.Reads(t.ID)
-	if err != nil {
-		return TensorInfo{}, err
 	}
 	return TensorInfo{ID: t.ID, Model: s.name[t.Model], Name: t.Name, Layer: t.Layer, Param: t.Param,
 		DType: dt, Shape: tensor.Shape(t.Shape), Codec: t.Codec, RawBytes: t.RawBytes, StoredBytes: t.Stored,

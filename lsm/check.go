@@ -49,12 +49,23 @@ func (r *Reader) Check(model string) ([]Problem, error) {
 
 func (r *Reader) checkModel(m ModelRecord, seen *roaring.Bitmap) ([]Problem, error) {
 	var out []Problem
-	tensors, err := r.Tensors(m.ID)
+	tensors, err := r.Tensors(m)
 	if err != nil {
 		return nil, err
 	}
 	if len(tensors) != m.Tensors {
 		out = append(out, Problem{m.Name, "", fmt.Sprintf("model record says %d tensors, found %d", m.Tensors, len(tensors))})
+	}
+	byName := make(map[string]uint32, len(tensors))
+	for _, t := range tensors {
+		byName[t.Name] = t.ID
+	}
+	names, bad, err := r.nameKeys(m, byName)
+	if err != nil {
+		return nil, err
+	}
+	if names != len(tensors) || bad != "" {
+		out = append(out, Problem{m.Name, bad, fmt.Sprintf("name keys (%d) disagree with tensor records (%d)", names, len(tensors))})
 	}
 	for i := range tensors {
 		t := &tensors[i]

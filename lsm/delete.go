@@ -17,7 +17,7 @@ func (s *Store) DeleteModel(name string) error {
 	m, ok, err := r.Model(name)
 	var tensors []TensorRecord
 	if err == nil && ok {
-		tensors, err = r.Tensors(m.ID)
+		tensors, err = r.Tensors(m)
 	}
 	r.Close()
 	if err != nil {

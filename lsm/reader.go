@@ -114,18 +114,57 @@ func (r *Reader) TensorByName(model uint32, name string) (TensorRecord, bool, er
 }
 
 // Tensors returns a model's tensor records in their original file order.
-func (r *Reader) Tensors(model uint32) ([]TensorRecord, error) {
+// A model owns the contiguous tensor ids [FirstTensor, EndTensor), so this
+// is one range scan over the records (decoded through the record cache)
+// rather than a name-key scan plus a lookup per tensor.
+func (r *Reader) Tensors(m ModelRecord) ([]TensorRecord, error) {
 	var out []TensorRecord
-	err := r.scan(KeyName(model, ""), func(_, v []byte) error {
-		if len(v) != 4 {
-			return fmt.Errorf("vsdb: corrupt name key in model %d", model)
+	if m.FirstTensor >= m.EndTensor {
+		return out, nil
+	}
+	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: KeyTensor(m.FirstTensor), UpperBound: KeyTensor(m.EndTensor)})
+	if err != nil {
+		return nil, fmt.Errorf("vsdb: read: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err == nil && len(it.Key()) != 5 {
+			err = fmt.Errorf("vsdb: corrupt tensor key in model %q", m.Name)
 		}
-		t, err := r.Tensor(binary.BigEndian.Uint32(v))
+		var t TensorRecord
+		if err == nil {
+			t, err = r.records.decode(binary.BigEndian.Uint32(it.Key()[1:]), v)
+		}
+		if err == nil && t.Model != m.ID {
+			err = fmt.Errorf("vsdb: tensor id %d in the range of model %q belongs to model id %d (run CHECK)", t.ID, m.Name, t.Model)
+		}
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
 		out = append(out, t)
-		return err
-	})
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return nil, fmt.Errorf("vsdb: read: %w", err)
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Order < out[j].Order })
-	return out, err
+	return out, nil
+}
+
+// nameKeys counts a model's name keys and reports the first that does not
+// point at the tensor of that name.
+func (r *Reader) nameKeys(m ModelRecord, byName map[string]uint32) (int, string, error) {
+	n, bad := 0, ""
+	prefix := KeyName(m.ID, "")
+	err := r.scan(prefix, func(k, v []byte) error {
+		n++
+		name := string(k[len(prefix):])
+		if id, ok := byName[name]; bad == "" && (!ok || len(v) != 4 || binary.BigEndian.Uint32(v) != id) {
+			bad = name
+		}
+		return nil
+	})
+	return n, bad, err
 }
 
 // Bitmap returns the index bitmap of tensors whose kind has value (empty if
@@ -207,4 +246,44 @@ func (r *Reader) Reads(id uint32) (Reads, error) {
 	}
 	rd, _ := decodeReads(v)
 	return rd, nil
+}
+
+// ReadsOf returns the access records of the given tensors (absent: never
+// read). Tensors of one model have contiguous ids, so this is one range scan
+// over their counters instead of a lookup per tensor; ids spread far apart
+// fall back to lookups.
+func (r *Reader) ReadsOf(ids []uint32) (map[uint32]Reads, error) {
+	out := make(map[uint32]Reads, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	lo, hi := ids[0], ids[0]
+	for _, id := range ids {
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	if uint64(hi-lo) > 4*uint64(len(ids))+64 {
+		for _, id := range ids {
+			rd, err := r.Reads(id)
+			if err != nil {
+				return nil, err
+			}
+			out[id] = rd
+		}
+		return out, nil
+	}
+	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: KeyReads(lo), UpperBound: KeyReads(hi + 1)})
+	if err != nil {
+		return nil, fmt.Errorf("vsdb: read: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return nil, fmt.Errorf("vsdb: read: %w", err)
+		}
+		if rd, ok := decodeReads(v); ok && len(it.Key()) == 5 {
+			out[binary.BigEndian.Uint32(it.Key()[1:])] = rd
+		}
+	}
+	return out, errors.Join(it.Error(), it.Close())
 }

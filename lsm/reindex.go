@@ -25,7 +25,7 @@ func (s *Store) rebuildPropertyIndexes() error {
 	}
 	index := bitmapDelta{}
 	for _, m := range models {
-		ts, err := r.Tensors(m.ID)
+		ts, err := r.Tensors(m)
 		if err != nil {
 			return err
 		}

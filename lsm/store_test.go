@@ -274,3 +274,19 @@ func TestRebuildIndexes(t *testing.T) {
 	}
 	checkClean(t, s)
 }
+
+func TestCheckFindsLostNameKey(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	load(t, s, "a", []byte("01234567"))
+	s.db.Delete(KeyName(0, "layers.0.w"), pebble.Sync)
+	r := s.Reader()
+	defer r.Close()
+	ps, _ := r.Check("")
+	if len(ps) != 1 || !strings.Contains(ps[0].String(), "name keys (0) disagree with tensor records (1)") {
+		t.Fatalf("check after losing a name key: %v", ps)
+	}
+}

@@ -118,7 +118,7 @@ func scanLookup(s *lsm.Store, q lookup) uint64 {
 	check(err)
 	var n uint64
 	for _, m := range models {
-		ts, err := r.Tensors(m.ID)
+		ts, err := r.Tensors(m)
 		check(err)
 		for _, t := range ts {
 			if t.Layer != q.layer || t.Codec != q.codec {
