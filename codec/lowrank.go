@@ -8,7 +8,8 @@ import (
 
 // Low-rank encoding of a whole m×n float matrix (not per chunk): A ≈ U·Vᵀ
 // with U = U_k·diag(s_k) (m×k) and Vᵀ = V_kᵀ (k×n) from RandomizedSVD, both
-// stored as 16-bit floats. It costs 16·k·(m+n) bits against 32·m·n for the
+// stored as 16-bit floats (or, for factors a planner concatenated when it
+// fused low-rank inputs, as float32: EncodeLowRankFactors). It costs 16·k·(m+n) bits against 32·m·n for the
 // float32 matrix and 16·m·n for f16, so it saves space only below rank
 // 2mn/(m+n) (against float32; mn/(m+n), half of min(m,n) for a square
 // matrix, against f16), and keeps accuracy only where the spectrum decays:
@@ -20,16 +21,20 @@ import (
 //	+------+-------+--------+--------+--------+------------------+------------------+
 //	| 0x01 | dtype | m u32  | n u32  | k u32  | U·diag(s): m×k   | Vᵀ: k×n          |
 //	|      | 1 f16 |   LE   |   LE   |   LE   | row-major, dtype | row-major, dtype |
-//	|      | 2 bf16|        |        |        | (2 bytes each)   | (2 bytes each)   |
+//	|      | 2 bf16|        |        |        | (w bytes each)   | (w bytes each)   |
+//	|      | 3 f32 |        |        |        |                  |                  |
 //	+------+-------+--------+--------+--------+------------------+------------------+
 //
-// 1 ≤ k ≤ min(m, n); the total length is exactly 14 + 2·k·(m+n) bytes and
-// every stored factor value is finite.
+// 1 ≤ k ≤ min(m, n); the factor width w is 2 for f16 and bf16 and 4 for
+// f32; the total length is exactly 14 + w·k·(m+n) bytes and every stored
+// factor value is finite. (Version 1 first had only dtypes 1 and 2; dtype 3
+// was added without changing what 1 and 2 mean.)
 const (
 	lowRankVersion    = 1
 	lowRankHeaderSize = 14
 	lowRankF16        = 1
 	lowRankBF16       = 2
+	lowRankF32        = 3
 
 	// lowRankOversample, lowRankPowerIters and lowRankSeed are the
 	// RandomizedSVD settings EncodeLowRank uses; the seed is fixed so
@@ -53,9 +58,11 @@ const (
 // off the singular values (LowRankError: exact for the decomposition before
 // 16-bit rounding), verifies the chosen rank by decoding and moves up while
 // rounding pushes it over budget; if even the generous rank is not enough it
-// doubles it, up to the largest rank below min(m,n)/2. If no such rank meets
-// budget it returns an error (and, as the float64, the error of that largest
-// rank), so the caller can store the matrix another way.
+// doubles it, up to the largest rank below min(m,n)/2, stopping early when
+// the singular values found so far show that no rank up to there can do
+// (lowRankHopeless). If no rank meets budget it returns an error (and, as
+// the float64, the error of the largest rank it tried), so the caller can
+// store the matrix another way.
 //
 // The factors are stored as fp16, or as bf16 when fp16 overflows or gives a
 // larger error (both are measured).
@@ -82,9 +89,36 @@ func EncodeLowRank(dst []byte, a []float32, m, n int, rank int, budget float64) 
 		return lr.finish(dst, rank)
 	}
 
-	maxRank := (min(m, n) - 1) / 2 // ranks below min(m,n)/2
+	return lr.search(dst, budget, (min(m, n)-1)/2) // ranks below min(m,n)/2
+}
+
+// EncodeLowRankWithin is EncodeLowRank with a rank budget (rank 0) that
+// only looks at ranks up to maxRank: a caller that knows another encoding
+// of the matrix takes fewer bytes than rank maxRank+1 would sets maxRank so
+// the search stops where low rank stops paying. It fails (quickly, when the
+// singular values already show no rank up to maxRank can meet budget) if
+// no such rank keeps the error within budget.
+func EncodeLowRankWithin(dst []byte, a []float32, m, n int, budget float64, maxRank int) ([]byte, float64, error) {
+	if err := checkMatrix("low rank", a, m, n); err != nil {
+		return dst, 0, err
+	}
+	if math.IsNaN(budget) || budget < 0 {
+		return dst, 0, fmt.Errorf("vsdb: low rank: error budget %g must be ≥ 0", budget)
+	}
+	var normSq float64
+	for _, v := range a {
+		normSq += float64(v) * float64(v)
+	}
+	lr := lowRankState{a: a, m: m, n: n, normSq: normSq}
+	return lr.search(dst, budget, min(maxRank, min(m, n)))
+}
+
+// search finds the smallest rank up to maxRank whose decoded error is
+// within budget (see EncodeLowRank).
+func (lr *lowRankState) search(dst []byte, budget float64, maxRank int) ([]byte, float64, error) {
+	m, n, normSq := lr.m, lr.n, lr.normSq
 	if maxRank < 1 {
-		return dst, 0, fmt.Errorf("vsdb: low rank: a %d×%d matrix has no rank below min(m,n)/2 = %d", m, n, min(m, n)/2)
+		return dst, 0, fmt.Errorf("vsdb: low rank: a %d×%d matrix has no rank that saves space (ranks up to %d)", m, n, maxRank)
 	}
 	try := min(lowRankFirstTry, maxRank)
 	for {
@@ -123,12 +157,32 @@ func EncodeLowRank(dst []byte, a []float32, m, n int, rank int, budget float64) 
 				}
 			}
 		}
-		if try == maxRank {
-			best := LowRankError(lr.s, try, normSq)
-			return dst, best, fmt.Errorf("vsdb: low rank: no rank below min(m,n)/2 = %d keeps the relative error within %g (rank %d gives %.4g)", min(m, n)/2, budget, try, best)
+		best := LowRankError(lr.s, try, normSq)
+		if try == maxRank || lowRankHopeless(lr.s, normSq, maxRank, budget) {
+			return dst, best, fmt.Errorf("vsdb: low rank: no rank up to %d keeps the relative error within %g (rank %d gives %.4g)", maxRank, budget, try, best)
 		}
 		try = min(2*try, maxRank)
 	}
+}
+
+// lowRankHopeless reports whether the singular values s (the largest
+// len(s) of a matrix with squared norm normSq) show that no rank up to
+// maxRank can reach budget: the singular values after the last are at most
+// s[len-1], so rank maxRank leaves at least normSq − Σs² −
+// (maxRank−len)·s[len-1]² of the energy. The randomized estimates are a
+// little low, which makes the bound a little high, so it must exceed the
+// budget by a margin (10%) before the search gives up.
+func lowRankHopeless(s []float32, normSq float64, maxRank int, budget float64) bool {
+	if normSq == 0 || len(s) == 0 {
+		return false
+	}
+	rest := normSq
+	for _, v := range s {
+		rest -= float64(v) * float64(v)
+	}
+	last := float64(s[len(s)-1])
+	rest -= float64(maxRank-len(s)) * last * last
+	return rest > 0 && math.Sqrt(rest/normSq) > 1.1*budget
 }
 
 // lowRankState carries one decomposition through EncodeLowRank.
@@ -248,8 +302,11 @@ func factorBits(v float32, dtype byte) uint16 {
 }
 
 func lowRankDtypeName(dtype byte) string {
-	if dtype == lowRankF16 {
+	switch dtype {
+	case lowRankF16:
 		return "f16"
+	case lowRankF32:
+		return "f32"
 	}
 	return "bf16"
 }
@@ -268,24 +325,64 @@ func LowRankFactors(enc []byte) (u, vt []float32, m, n, k int, err error) {
 	vt = make([]float32, k*n)
 	for _, f := range [][]float32{u, vt} {
 		for i := range f {
-			bits := binary.LittleEndian.Uint16(body[2*i:])
 			var v float32
-			if dtype == lowRankF16 {
-				if bits&0x7c00 == 0x7c00 {
-					return nil, nil, 0, 0, 0, fmt.Errorf("vsdb: low-rank encoding is corrupt: a factor value is not finite")
-				}
-				v = castFromF16(bits)
-			} else {
-				if bits&0x7f80 == 0x7f80 {
-					return nil, nil, 0, 0, 0, fmt.Errorf("vsdb: low-rank encoding is corrupt: a factor value is not finite")
-				}
-				v = castFromBF16(bits)
+			switch dtype {
+			case lowRankF32:
+				v = math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:]))
+			case lowRankF16:
+				v = castFromF16(binary.LittleEndian.Uint16(body[2*i:]))
+			default:
+				v = castFromBF16(binary.LittleEndian.Uint16(body[2*i:]))
+			}
+			if math.IsInf(float64(v), 0) || v != v {
+				return nil, nil, 0, 0, 0, fmt.Errorf("vsdb: low-rank encoding is corrupt: a factor value is not finite")
 			}
 			f[i] = v
 		}
-		body = body[2*len(f):]
+		body = body[lowRankWidth(dtype)*len(f):]
 	}
 	return u, vt, m, n, k, nil
+}
+
+// LowRankShape returns the matrix shape and rank of a low-rank encoding
+// without decoding its factors.
+func LowRankShape(enc []byte) (m, n, k int, err error) {
+	m, n, k, _, err = lowRankHeader(enc)
+	return m, n, k, err
+}
+
+// EncodeLowRankFactors appends the low-rank encoding of u (m×k) · vt (k×n)
+// with the factors kept as float32, bit for bit: for factors that were not
+// computed here (a planner that fused low-rank inputs by concatenating
+// their factors stores the result this way, with no rounding).
+func EncodeLowRankFactors(dst []byte, u, vt []float32, m, n, k int) ([]byte, error) {
+	if m < 1 || n < 1 || k < 1 || k > min(m, n) || m > math.MaxInt32 || n > math.MaxInt32 ||
+		int64(len(u)) != int64(m)*int64(k) || int64(len(vt)) != int64(k)*int64(n) {
+		return dst, fmt.Errorf("vsdb: low rank: factors of %d and %d values do not form %d×%d and %d×%d matrices of rank ≤ min(m,n)", len(u), len(vt), m, k, k, n)
+	}
+	start := len(dst)
+	dst = castGrow(dst, lowRankHeaderSize+4*(len(u)+len(vt)))
+	h := dst[start:]
+	h[0], h[1] = lowRankVersion, lowRankF32
+	binary.LittleEndian.PutUint32(h[2:], uint32(m))
+	binary.LittleEndian.PutUint32(h[6:], uint32(n))
+	binary.LittleEndian.PutUint32(h[10:], uint32(k))
+	body := h[lowRankHeaderSize:]
+	for i, v := range append(u[:len(u):len(u)], vt...) {
+		if math.IsInf(float64(v), 0) || v != v {
+			return dst[:start], fmt.Errorf("vsdb: low rank: factor value %g is not finite", v)
+		}
+		binary.LittleEndian.PutUint32(body[4*i:], math.Float32bits(v))
+	}
+	return dst, nil
+}
+
+// lowRankWidth is the bytes per stored factor value.
+func lowRankWidth(dtype byte) int {
+	if dtype == lowRankF32 {
+		return 4
+	}
+	return 2
 }
 
 // lowRankHeader parses and checks the header and total length.
@@ -297,7 +394,7 @@ func lowRankHeader(enc []byte) (m, n, k int, dtype byte, err error) {
 		return 0, 0, 0, 0, fmt.Errorf("vsdb: low-rank encoding has version %d, want %d", enc[0], lowRankVersion)
 	}
 	dtype = enc[1]
-	if dtype != lowRankF16 && dtype != lowRankBF16 {
+	if dtype != lowRankF16 && dtype != lowRankBF16 && dtype != lowRankF32 {
 		return 0, 0, 0, 0, fmt.Errorf("vsdb: low-rank encoding has unknown factor type %d", dtype)
 	}
 	um := uint64(binary.LittleEndian.Uint32(enc[2:]))
@@ -306,7 +403,7 @@ func lowRankHeader(enc []byte) (m, n, k int, dtype byte, err error) {
 	if um == 0 || un == 0 || uk == 0 || uk > min(um, un) {
 		return 0, 0, 0, 0, fmt.Errorf("vsdb: low-rank encoding has a bad shape: %d×%d at rank %d", um, un, uk)
 	}
-	if want := lowRankHeaderSize + 2*uk*(um+un); uint64(len(enc)) != want {
+	if want := lowRankHeaderSize + uint64(lowRankWidth(dtype))*uk*(um+un); uint64(len(enc)) != want {
 		return 0, 0, 0, 0, fmt.Errorf("vsdb: low-rank encoding holds %d bytes, want %d for %d×%d at rank %d", len(enc), want, um, un, uk)
 	}
 	return int(um), int(un), int(uk), dtype, nil

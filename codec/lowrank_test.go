@@ -147,7 +147,7 @@ func TestLowRankBudget(t *testing.T) {
 	// A Gaussian matrix needs nearly full rank for 1%: refused.
 	g := randMatrix(m, n, 9)
 	_, best, err := EncodeLowRank(nil, g, m, n, 0, 0.01)
-	if err == nil || !strings.HasPrefix(err.Error(), "vsdb: ") || !strings.Contains(err.Error(), "min(m,n)/2") {
+	if err == nil || !strings.HasPrefix(err.Error(), "vsdb: ") || !strings.Contains(err.Error(), "no rank up to 49") {
 		t.Fatalf("Gaussian matrix at 1%%: err = %v", err)
 	}
 	t.Logf("Gaussian: %v (best %.3g)", err, best)
@@ -215,7 +215,8 @@ func TestLowRankErrors(t *testing.T) {
 		"truncated":  {enc[:len(enc)-1], m, n},
 		"trailing":   {append(append([]byte{}, enc...), 0), m, n},
 		"version":    {mod(func(b []byte) { b[0] = 2 }), m, n},
-		"dtype":      {mod(func(b []byte) { b[1] = 3 }), m, n},
+		"dtype":      {mod(func(b []byte) { b[1] = 4 }), m, n},
+		"f32 width":  {mod(func(b []byte) { b[1] = 3 }), m, n},
 		"wrong m":    {enc, m + 1, n},
 		"wrong n":    {enc, m, n - 1},
 		"swapped":    {enc, n, m},
@@ -276,4 +277,106 @@ func FuzzDecodeLowRank(f *testing.F) {
 			t.Fatalf("decodes but LowRankFactors fails: %v", err)
 		}
 	})
+}
+
+// TestLowRankFactorsF32: EncodeLowRankFactors keeps float32 factors bit for
+// bit, and decoding multiplies them out.
+func TestLowRankFactorsF32(t *testing.T) {
+	m, n, k := 9, 13, 3
+	u, vt := randMatrix(m, k, 31), randMatrix(k, n, 32)
+	u[4] = 1e30 // beyond f16 and exact in f32
+	enc, err := EncodeLowRankFactors([]byte("x"), u, vt, m, n, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc = enc[1:]
+	if len(enc) != lowRankHeaderSize+4*k*(m+n) || enc[1] != lowRankF32 {
+		t.Fatalf("length %d, dtype %d", len(enc), enc[1])
+	}
+	gu, gvt, gm, gn, gk, err := LowRankFactors(enc)
+	if err != nil || gm != m || gn != n || gk != k {
+		t.Fatalf("factors: %v (%d×%d rank %d)", err, gm, gn, gk)
+	}
+	for i := range u {
+		if gu[i] != u[i] {
+			t.Fatalf("u[%d] = %g, want %g", i, gu[i], u[i])
+		}
+	}
+	for i := range vt {
+		if gvt[i] != vt[i] {
+			t.Fatalf("vt[%d] = %g, want %g", i, gvt[i], vt[i])
+		}
+	}
+	want := make([]float32, m*n)
+	gemm(m, n, k, u, k, vt, n, want, n)
+	got := make([]float32, m*n)
+	if err := DecodeLowRank(got, enc, m, n); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("decoded[%d] = %g, want %g", i, got[i], want[i])
+		}
+	}
+	if gm, gn, gk, err := LowRankShape(enc); err != nil || gm != m || gn != n || gk != k {
+		t.Errorf("LowRankShape = %d, %d, %d, %v", gm, gn, gk, err)
+	}
+	for name, f := range map[string]func() error{
+		"nan": func() error {
+			b := append([]float32{}, u...)
+			b[0] = float32(math.NaN())
+			_, err := EncodeLowRankFactors(nil, b, vt, m, n, k)
+			return err
+		},
+		"short": func() error { _, err := EncodeLowRankFactors(nil, u[1:], vt, m, n, k); return err },
+		"k>min": func() error { _, err := EncodeLowRankFactors(nil, u, vt, 2, n, k); return err },
+	} {
+		if err := f(); err == nil || !strings.HasPrefix(err.Error(), "vsdb: ") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+// TestLowRankWithin: the rank search stops at maxRank, and gives up early
+// on a matrix whose spectrum cannot reach the budget.
+func TestLowRankWithin(t *testing.T) {
+	m, n := 150, 100
+	a, _ := decayMatrix(m, n, 0.9, 8)
+	// 1% needs rank 44 (0.9^44 ≈ 0.0097).
+	if _, _, err := EncodeLowRankWithin(nil, a, m, n, 0.01, 30); err == nil || !strings.Contains(err.Error(), "no rank up to 30") {
+		t.Errorf("maxRank 30: err = %v", err)
+	}
+	enc, e, err := EncodeLowRankWithin(nil, a, m, n, 0.01, 60)
+	if err != nil || e > 0.01 {
+		t.Fatalf("maxRank 60: err = %v, error %g", err, e)
+	}
+	if k := binary.LittleEndian.Uint32(enc[10:]); k < 44 || k > 46 {
+		t.Errorf("maxRank 60: rank %d, want about 44", k)
+	}
+	if _, _, err := EncodeLowRankWithin(nil, a, m, n, 0.01, 0); err == nil {
+		t.Error("maxRank 0 accepted")
+	}
+}
+
+func TestLowRankHopeless(t *testing.T) {
+	cases := []struct {
+		s       []float32
+		normSq  float64
+		maxRank int
+		budget  float64
+		want    bool
+	}{
+		// Flat spectrum of 100 values 1: rank 50 keeps half the energy.
+		{[]float32{1, 1, 1, 1}, 100, 50, 0.5, true},    // ≥ sqrt(0.5) = 0.71 > 0.55
+		{[]float32{1, 1, 1, 1}, 100, 50, 0.7, false},   // 0.71 is within 1.1 × 0.7
+		{[]float32{1, 1, 1, 1}, 100, 100, 0.01, false}, // the rest could fit
+		{[]float32{10, 1e-3}, 100, 5, 0.01, false},     // the first value holds it all
+		{nil, 100, 5, 0.01, false},
+		{[]float32{1}, 0, 5, 0.01, false},
+	}
+	for i, c := range cases {
+		if got := lowRankHopeless(c.s, c.normSq, c.maxRank, c.budget); got != c.want {
+			t.Errorf("case %d: got %v, want %v", i, got, c.want)
+		}
+	}
 }

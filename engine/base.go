@@ -34,7 +34,7 @@ func (db *DB) baseTensors(model string) (*baseSet, error) {
 // reader returns a reader of e's base tensor and its id, or nil when the
 // base has no tensor of that name, shape and dtype (e is then stored
 // whole).
-func (b *baseSet) reader(e format.Entry, chunkBytes int64) (*tensorReader, uint32, error) {
+func (b *baseSet) reader(e format.Entry) (*tensorReader, uint32, error) {
 	t, ok := b.byName[e.Name]
 	if !ok || t.DType != e.DType || !t.Shape.Equal(e.Shape) {
 		return nil, 0, nil
@@ -43,11 +43,12 @@ func (b *baseSet) reader(e format.Entry, chunkBytes int64) (*tensorReader, uint3
 	if err != nil {
 		return nil, 0, err
 	}
-	tr := r.(*tensorReader)
-	if tr.rec.ChunkBytes != chunkBytes {
-		return nil, 0, nil // stored with another chunk size: no chunk-by-chunk delta
-	}
-	return tr, t.ID, nil
+	// The base may be stored in chunks of another size (or whole, in low
+	// rank): reads of the delta then decode the base chunks that overlap
+	// each of its chunks (lsm.Reader.baseChunk). For a low-rank base under a
+	// chunked delta that rebuilds the whole base tensor per delta chunk:
+	// correct, but slow for big tensors.
+	return r.(*tensorReader), t.ID, nil
 }
 
 // Close releases the base snapshot.

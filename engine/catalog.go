@@ -181,7 +181,7 @@ func (db *DB) model(name string) (ModelInfo, bool, error) {
 }
 
 func (s *snapshot) Ingest(ctx context.Context, path string, o planner.LoadOptions) (ModelInfo, error) {
-	return s.db.Ingest(ctx, path, IngestOptions{Name: o.Name, Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget})
+	return s.db.Ingest(ctx, path, IngestOptions{Name: o.Name, Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget, Rank: o.Rank})
 }
 
 func (s *snapshot) Export(ctx context.Context, model, path string) error {
@@ -189,5 +189,5 @@ func (s *snapshot) Export(ctx context.Context, model, path string) error {
 }
 
 func (s *snapshot) Compress(ctx context.Context, model string, o planner.LoadOptions) (ModelInfo, error) {
-	return s.db.Compress(ctx, model, o.Name, IngestOptions{Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget})
+	return s.db.Compress(ctx, model, o.Name, IngestOptions{Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget, Rank: o.Rank})
 }

@@ -23,9 +23,15 @@ type IngestOptions struct {
 	// lossless), a float codec (f16, bf16, q8, q4; non-float tensors fall
 	// back to lossless) or "auto".
 	Codec string
-	// ErrorBudget is the largest relative Frobenius error "auto" may
-	// accept per tensor; 0 means lossless only.
+	// ErrorBudget is the largest relative Frobenius error "auto" (or
+	// "lowrank" without a Rank) may accept per tensor; 0 means lossless
+	// only.
 	ErrorBudget float64
+	// Rank, with codec "lowrank", stores every float matrix (tensors of 2
+	// or more dimensions, viewed as first dimension × the rest) at this
+	// rank where that is smaller than the raw tensor; other tensors are
+	// stored lossless.
+	Rank int
 	// Base names a stored model to keep this one as deltas against (a
 	// fine-tune against its base): every tensor with a same-named,
 	// same-shaped, same-dtype tensor in Base is stored as its difference.
@@ -72,10 +78,7 @@ func (db *DB) ingestSource(ctx context.Context, src format.Source, label string,
 	if cname == "" {
 		cname = db.opts.Codec
 	}
-	if o.ErrorBudget != 0 && cname != "auto" {
-		return ModelInfo{}, fmt.Errorf("vsdb: an error budget applies to the auto codec only (codec is %s)", cname)
-	}
-	pick, err := newCodecPicker(cname, o.ErrorBudget)
+	pick, err := newCodecPicker(cname, o.ErrorBudget, o.Rank)
 	if err != nil {
 		return ModelInfo{}, err
 	}
@@ -136,12 +139,12 @@ func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, bas
 	defer r.Close()
 	var in io.Reader = r
 	c := pick.fixed
-	base, baseID, err := bases.reader(e, db.store.ChunkBytes())
+	base, baseID, err := bases.reader(e)
 	if err != nil {
 		return lsm.TensorRecord{}, err
 	}
-	if pick.auto && e.DType.IsFloat() {
-		// auto: the whole tensor is tried against each candidate codec.
+	if pick.wholeTensor(e.DType) {
+		// The whole tensor is tried against each candidate codec.
 		data := make([]byte, e.Size)
 		if _, err := io.ReadFull(r, data); err != nil {
 			return lsm.TensorRecord{}, fmt.Errorf("vsdb: %s: tensor %q: %w", src.Path(), e.Name, err)
@@ -155,6 +158,15 @@ func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, bas
 		}
 		if c, err = pick.choose(data, e.DType, baseData); err != nil {
 			return lsm.TensorRecord{}, fmt.Errorf("vsdb: tensor %q: %s", e.Name, strings.TrimPrefix(err.Error(), "vsdb: "))
+		}
+		if lr, ok := pick.lowRankFor(e.Shape, e.DType, nominalBytes(c, e.Size/int64(e.DType.Size()), e.Size)); ok {
+			rec, ok, err := encodeLowRank(load, id, lr, data, e.DType, baseData)
+			if err != nil {
+				return lsm.TensorRecord{}, err
+			}
+			if ok {
+				return describe(rec, e, base != nil, baseID), nil
+			}
 		}
 		in = bytes.NewReader(data)
 	}
@@ -173,13 +185,19 @@ func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, bas
 	if err != nil {
 		return lsm.TensorRecord{}, fmt.Errorf("vsdb: tensor %q: %s", e.Name, strings.TrimPrefix(err.Error(), "vsdb: "))
 	}
-	layer, param := SplitName(e.Name)
-	rec := lsm.TensorRecord{Name: e.Name, Layer: layer, Param: param, DType: e.DType.String(), Shape: shapeOf(e.Shape)}
+	var rec lsm.TensorRecord
 	sink.record(&rec)
-	if base != nil {
+	return describe(rec, e, base != nil, baseID), nil
+}
+
+// describe fills the naming fields of a stored tensor's record.
+func describe(rec lsm.TensorRecord, e format.Entry, hasBase bool, baseID uint32) lsm.TensorRecord {
+	rec.Name, rec.DType, rec.Shape = e.Name, e.DType.String(), shapeOf(e.Shape)
+	rec.Layer, rec.Param = SplitName(e.Name)
+	if hasBase {
 		rec.Base = &baseID
 	}
-	return rec, nil
+	return rec
 }
 
 // shapeOf keeps rank 0 as an empty, non-nil shape.

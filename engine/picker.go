@@ -5,24 +5,42 @@ import (
 	"sort"
 
 	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/lsm"
 	"github.com/vsdb/vsdb/tensor"
 )
 
-// codecPicker decides each tensor's codec: one fixed codec, or "auto": the
-// smallest encoding whose relative Frobenius error stays within the budget.
+// codecPicker decides each tensor's codec: one fixed codec; "auto": the
+// smallest encoding whose relative Frobenius error stays within the budget,
+// low rank included for matrices; or "lowrank": matrices in low rank at a
+// fixed rank, or at the smallest rank within the budget (where no rank
+// meets it, what auto would choose), other tensors lossless.
 type codecPicker struct {
-	fixed  chunkCodec
-	auto   bool
-	budget float64
+	fixed   chunkCodec
+	auto    bool
+	lowRank bool
+	rank    int // lowrank: the fixed rank, or 0 for the budget
+	budget  float64
 }
 
-func newCodecPicker(name string, budget float64) (*codecPicker, error) {
+func newCodecPicker(name string, budget float64, rank int) (*codecPicker, error) {
 	if budget < 0 || budget != budget {
 		return nil, fmt.Errorf("vsdb: error budget must be 0 or more, got %v", budget)
 	}
+	if rank != 0 && name != lsm.LowRank {
+		return nil, fmt.Errorf("vsdb: a rank applies to the lowrank codec only (codec is %s)", name)
+	}
+	if budget != 0 && name != "auto" && name != lsm.LowRank {
+		return nil, fmt.Errorf("vsdb: an error budget applies to the auto and lowrank codecs only (codec is %s)", name)
+	}
 	lossless, _ := chunkCodecByName("lossless")
-	if name == "auto" {
+	switch name {
+	case "auto":
 		return &codecPicker{fixed: lossless, auto: true, budget: budget}, nil
+	case lsm.LowRank:
+		if err := checkLowRankOptions(rank, budget); err != nil {
+			return nil, err
+		}
+		return &codecPicker{fixed: lossless, lowRank: true, rank: rank, budget: budget}, nil
 	}
 	c, err := chunkCodecByName(name)
 	if err != nil {
@@ -74,4 +92,20 @@ func tensorError(c chunkCodec, data []byte, dt tensor.DType, base []byte) (float
 		return 0, false
 	}
 	return codec.RelativeError(out.num, out.den), true
+}
+
+// wholeTensor reports whether the picker needs a tensor's bytes at once
+// (to try codecs on it, or to decompose it) rather than streaming chunks.
+func (p *codecPicker) wholeTensor(dt tensor.DType) bool {
+	return (p.auto || p.lowRank) && dt.IsFloat()
+}
+
+// nominalBytes is what codec c takes for a tensor of count values and raw
+// bytes: the float codecs' nominal bits per value, the raw size for byte
+// codecs (lossless saves 0–35% on top; low rank must beat the raw size).
+func nominalBytes(c chunkCodec, count, raw int64) float64 {
+	if c.float != nil {
+		return c.float.BitsPerValue() * float64(count) / 8
+	}
+	return float64(raw)
 }

@@ -97,6 +97,9 @@ func (r *Reader) checkChunks(t *TensorRecord) string {
 	if _, err := tensor.ParseDType(t.DType); err != nil {
 		return err.Error()
 	}
+	if t.Codec == LowRank && (t.Chunks() != 1 || t.ChunkBytes != t.RawBytes) {
+		return fmt.Sprintf("a low-rank tensor must be one chunk of %d bytes, the record says %d chunks of %d", t.RawBytes, t.Chunks(), t.ChunkBytes)
+	}
 	var crc uint32
 	for i := 0; i < t.Chunks(); i++ {
 		raw := make([]byte, t.ChunkRaw(i))

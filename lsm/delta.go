@@ -3,7 +3,6 @@ package lsm
 import (
 	"fmt"
 
-	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/tensor"
 )
 
@@ -65,13 +64,9 @@ func firstErr(err, decodeErr error, t *TensorRecord, i int) error {
 
 // decodeSub decodes a float delta and adds the base.
 func (r *Reader) decodeSub(t *TensorRecord, i int, raw, enc []byte, dt tensor.DType, depth int) error {
-	fc, err := codec.FloatCodecByName(t.Codec)
-	if err != nil {
-		return err
-	}
 	n := len(raw) / dt.Size()
 	delta := make([]float32, n)
-	if err := fc.DecodeFloats(delta, enc); err != nil {
+	if err := decodeFloats(t.Codec, delta, enc); err != nil {
 		return err
 	}
 	if err := r.baseChunk(t, i, raw, depth); err != nil {
@@ -87,7 +82,10 @@ func (r *Reader) decodeSub(t *TensorRecord, i int, raw, enc []byte, dt tensor.DT
 	return tensor.FromFloat32(dt, base, raw)
 }
 
-// baseChunk decodes chunk i of t's base into dst.
+// baseChunk decodes the bytes of t's base that chunk i of t covers into
+// dst. The base may be stored in chunks of another size (a low-rank tensor
+// is one chunk): then the base chunks overlapping the range are decoded and
+// the range copied out.
 func (r *Reader) baseChunk(t *TensorRecord, i int, dst []byte, depth int) error {
 	if depth >= maxDeltaDepth {
 		return fmt.Errorf("vsdb: tensor %q: chain of deltas deeper than %d", t.Name, maxDeltaDepth)
@@ -96,8 +94,29 @@ func (r *Reader) baseChunk(t *TensorRecord, i int, dst []byte, depth int) error 
 	if err != nil {
 		return fmt.Errorf("vsdb: tensor %q: its base is missing: %v", t.Name, err)
 	}
-	if b.ChunkBytes != t.ChunkBytes || b.RawBytes != t.RawBytes || b.DType != t.DType {
+	if b.RawBytes != t.RawBytes || b.DType != t.DType || b.ChunkBytes <= 0 {
 		return fmt.Errorf("vsdb: tensor %q: its base %q no longer matches it", t.Name, b.Name)
 	}
-	return r.decodeTensorChunk(&b, i, dst, depth+1)
+	off := int64(i) * t.ChunkBytes
+	if b.ChunkBytes == t.ChunkBytes {
+		return r.decodeTensorChunk(&b, i, dst, depth+1)
+	}
+	var buf []byte
+	for len(dst) > 0 {
+		j := int(off / b.ChunkBytes)
+		if j >= b.Chunks() {
+			return fmt.Errorf("vsdb: tensor %q: its base %q has %d chunks, chunk %d is needed", t.Name, b.Name, b.Chunks(), j)
+		}
+		n := b.ChunkRaw(j)
+		if cap(buf) < int(n) {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if err := r.decodeTensorChunk(&b, j, buf, depth+1); err != nil {
+			return err
+		}
+		k := copy(dst, buf[off-int64(j)*b.ChunkBytes:])
+		dst, off = dst[k:], off+int64(k)
+	}
+	return nil
 }

@@ -56,6 +56,9 @@ func loadText(o LoadOptions) string {
 	if o.Codec != "" {
 		out += " codec=" + o.Codec
 	}
+	if o.Rank > 0 {
+		out += fmt.Sprintf(" rank=%d", o.Rank)
+	}
 	if o.Budget > 0 {
 		out += fmt.Sprintf(" budget=%g", o.Budget)
 	}

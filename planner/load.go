@@ -21,7 +21,7 @@ func checkLoad(p *Plan, cat Catalog) (bool, error) {
 		if err := checkBase(p, cat, s.Base, s.BasePos); err != nil {
 			return false, err
 		}
-		return true, codecOptions(p, &n.Load, s.Codec, s.Options)
+		return true, codecOptions(p, &n.Load, s.Codec, s.CodecPos, s.Options)
 	case *query.Export:
 		return true, mustExist(p, cat, s.Model, s.ModelPos)
 	case *query.Compress:
@@ -35,7 +35,7 @@ func checkLoad(p *Plan, cat Catalog) (bool, error) {
 		if err := checkBase(p, cat, s.Base, s.BasePos); err != nil {
 			return false, err
 		}
-		return true, codecOptions(p, &n.Load, s.Codec, s.Options)
+		return true, codecOptions(p, &n.Load, s.Codec, s.CodecPos, s.Options)
 	}
 	return false, nil
 }
@@ -71,16 +71,27 @@ func checkNewModel(p *Plan, cat Catalog, name string, pos lexer.Position) error 
 	return nil
 }
 
-// codecOptions accepts CODEC auto(budget = x); other codecs take none.
-func codecOptions(p *Plan, o *LoadOptions, codec string, opts []query.Option) error {
+// codecOptions accepts CODEC auto(budget = x) and CODEC lowrank(rank = k)
+// or lowrank(budget = x); other codecs take none.
+func codecOptions(p *Plan, o *LoadOptions, codec string, codecPos lexer.Position, opts []query.Option) error {
 	for _, opt := range opts {
-		if codec != "auto" || opt.Key != "budget" {
-			return query.ErrorAt(p.Src, opt.Pos, "CODEC %s takes no option %q (only auto takes budget)", codec, opt.Key)
+		switch {
+		case opt.Key == "budget" && (codec == "auto" || codec == "lowrank"):
+			if opt.Kind != query.OptNumber || opt.Number < 0 {
+				return query.ErrorAt(p.Src, opt.ValuePos, "budget is a relative error of 0 or more")
+			}
+			o.Budget = opt.Number
+		case opt.Key == "rank" && codec == "lowrank":
+			if opt.Kind != query.OptNumber || opt.Number < 1 || opt.Number != float64(int(opt.Number)) || opt.Number > 1<<30 {
+				return query.ErrorAt(p.Src, opt.ValuePos, "rank is a whole number of 1 or more")
+			}
+			o.Rank = int(opt.Number)
+		default:
+			return query.ErrorAt(p.Src, opt.Pos, "CODEC %s takes no option %q (auto takes budget; lowrank takes rank or budget)", codec, opt.Key)
 		}
-		if opt.Kind != query.OptNumber || opt.Number < 0 {
-			return query.ErrorAt(p.Src, opt.ValuePos, "budget is a relative error of 0 or more")
-		}
-		o.Budget = opt.Number
+	}
+	if codec == "lowrank" && (o.Rank > 0) == (o.Budget > 0) {
+		return query.ErrorAt(p.Src, codecPos, "CODEC lowrank takes a rank or a budget: lowrank(rank = 8) or lowrank(budget = 0.01)")
 	}
 	return nil
 }

@@ -125,4 +125,5 @@ type LoadOptions struct {
 	Base   string
 	Codec  string
 	Budget float64
+	Rank   int
 }

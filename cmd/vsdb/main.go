@@ -53,8 +53,9 @@ type shellCmd struct{}
 type ingestCmd struct {
 	Path        string  `arg:"" help:"Checkpoint: .safetensors, sharded .safetensors.index.json, .npy, or a model folder."`
 	As          string  `help:"Model name (default: from the file name)." placeholder:"NAME"`
-	Codec       string  `help:"Codec: lossless (default), raw, f16, bf16, q8, q4 (lossy: float tensors only; the error is recorded per tensor), or auto." placeholder:"CODEC"`
-	ErrorBudget float64 `name:"error-budget" help:"With --codec auto: the largest relative error a tensor may get (0: lossless only)." placeholder:"E"`
+	Codec       string  `help:"Codec: lossless (default), raw, f16, bf16, q8, q4 (lossy: float tensors only; the error is recorded per tensor), lowrank (matrices; with --rank or --error-budget), or auto." placeholder:"CODEC"`
+	ErrorBudget float64 `name:"error-budget" help:"With --codec auto or lowrank: the largest relative error a tensor may get (0: lossless only)." placeholder:"E"`
+	Rank        int     `help:"With --codec lowrank: store every matrix at this rank (where that is smaller than the raw tensor)." placeholder:"K"`
 	Base        string  `help:"Store as deltas against this model (a fine-tune against its base): much smaller when close. Example: vsdb ingest ft.safetensors --as ft --base base" placeholder:"MODEL"`
 }
 
@@ -122,7 +123,7 @@ func run(c *cli, command string) error {
 func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error {
 	switch command {
 	case "ingest <path>":
-		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec, ErrorBudget: c.Ingest.ErrorBudget, Base: c.Ingest.Base})
+		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec, ErrorBudget: c.Ingest.ErrorBudget, Rank: c.Ingest.Rank, Base: c.Ingest.Base})
 		if err != nil {
 			return err
 		}
