@@ -430,3 +430,14 @@ func DecodeLowRank(dst []float32, enc []byte, m, n int) error {
 	gemm(m, n, k, u, k, vt, n, dst, n)
 	return nil
 }
+
+// MulFactors sets dst (m×n, row-major) to u (m×k) · vt (k×n), the product
+// DecodeLowRank computes, for factors a caller holds (a planner fusing
+// low-rank tensors by concatenating their factors).
+func MulFactors(dst, u, vt []float32, m, n, k int) error {
+	if m < 1 || n < 1 || k < 1 || int64(len(u)) != int64(m)*int64(k) || int64(len(vt)) != int64(k)*int64(n) || int64(len(dst)) != int64(m)*int64(n) {
+		return fmt.Errorf("vsdb: low rank: %d, %d and %d values do not form %d×%d, %d×%d and %d×%d matrices", len(u), len(vt), len(dst), m, k, k, n, m, n)
+	}
+	gemm(m, n, k, u, k, vt, n, dst, n)
+	return nil
+}

@@ -107,9 +107,14 @@ func (s *snapshot) info(t *lsm.TensorRecord, reads lsm.Reads) (TensorInfo, error
 			return TensorInfo{}, err
 		}
 	}
-	return TensorInfo{ID: t.ID, Model: s.name[t.Model], Name: t.Name, Layer: t.Layer, Param: t.Param,
+	info := TensorInfo{ID: t.ID, Model: s.name[t.Model], Name: t.Name, Layer: t.Layer, Param: t.Param,
 		DType: dt, Shape: tensor.Shape(t.Shape), Codec: t.Codec, RawBytes: t.RawBytes, StoredBytes: t.Stored,
-		Reads: reads.Count, Tier: s.tier(t.ID), RelError: t.RelError, CachedBytes: s.db.cache.cachedBytes(t.ID, t.Chunks())}, nil
+		Reads: reads.Count, Tier: s.tier(t.ID), RelError: t.RelError, CachedBytes: s.db.cache.cachedBytes(t.ID, t.Chunks()),
+		Rank: t.Rank}
+	if t.Base != nil {
+		info.Delta, info.DeltaBase = t.Delta, *t.Base
+	}
+	return info, nil
 }
 
 // tier names a tensor's access tier from the tier bitmaps.

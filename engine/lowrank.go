@@ -6,6 +6,7 @@ import (
 
 	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/tensor"
 )
 
@@ -108,13 +109,20 @@ func encodeLowRank(load *lsm.Load, id uint32, c lowRankCodec, data []byte, dt te
 	if err := load.PutChunk(id, 0, out.enc); err != nil {
 		return rec, false, err
 	}
-	rec = lsm.TensorRecord{ID: id, Codec: lsm.LowRank, RawBytes: int64(len(data)), Stored: int64(len(out.enc)),
-		ChunkBytes: int64(len(data)), ChunkCRCs: []uint32{codec.Checksum(out.enc)},
-		RawCRC: codec.Checksum(out.decoded), RelError: codec.RelativeError(out.num, out.den)}
+	rec = lowRankRecord(id, out.enc, int64(len(data)))
+	rec.RelError = codec.RelativeError(out.num, out.den)
 	if base != nil {
 		rec.Delta = lsm.DeltaSub
 	}
 	return rec, true, nil
+}
+
+// lowRankRecord fills the storage fields of a tensor stored as the single
+// low-rank chunk enc (no RawCRC: see lsm.TensorRecord).
+func lowRankRecord(id uint32, enc []byte, rawBytes int64) lsm.TensorRecord {
+	_, _, k, _ := codec.LowRankShape(enc)
+	return lsm.TensorRecord{ID: id, Codec: lsm.LowRank, RawBytes: rawBytes, Stored: int64(len(enc)),
+		ChunkBytes: rawBytes, ChunkCRCs: []uint32{codec.Checksum(enc)}, Rank: k}
 }
 
 // lowRankFor returns the low-rank codec the picker would try on a tensor of
@@ -144,4 +152,32 @@ func checkLowRankOptions(rank int, budget float64) error {
 		return fmt.Errorf("vsdb: codec lowrank needs a rank or an error budget (e.g. CODEC lowrank(rank = 8) or lowrank(budget = 0.01))")
 	}
 	return nil
+}
+
+// Factors reads the stored factors of a low-rank tensor (its delta's, for
+// a delta), for FUSE in factored space.
+func (s *snapshot) Factors(t TensorInfo) (planner.Factors, error) {
+	rec, err := s.record(t)
+	if err != nil {
+		return planner.Factors{}, err
+	}
+	if rec.Codec != lsm.LowRank || rec.Chunks() != 1 {
+		return planner.Factors{}, fmt.Errorf("vsdb: tensor %s is not stored in low rank", t.Ref())
+	}
+	s.db.store.CountRead(rec.ID, 1)
+	var f planner.Factors
+	err = s.r.ChunkFunc(&rec, 0, func(enc []byte) error {
+		var err error
+		f.U, f.Vt, f.M, f.N, f.K, err = codec.LowRankFactors(enc)
+		return err
+	})
+	if err != nil {
+		return planner.Factors{}, inModel(t.Model, fmt.Errorf("vsdb: tensor %q: %s", t.Name, trimVsdb(err)))
+	}
+	return f, nil
+}
+
+// MulFactors sets dst to f.U · f.Vt.
+func (s *snapshot) MulFactors(dst []float32, f planner.Factors) error {
+	return codec.MulFactors(dst, f.U, f.Vt, f.M, f.N, f.K)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/vsdb/vsdb/codec"
@@ -211,5 +212,138 @@ func TestLowRankBreakEven(t *testing.T) {
 		if got := lowRankBreakEven(c.m, c.n, c.bytes); got != c.want {
 			t.Errorf("lowRankBreakEven(%d, %d, %g) = %d, want %d", c.m, c.n, c.bytes, got, c.want)
 		}
+	}
+}
+
+// fuseWant computes Σ cᵢ·inputᵢ from what reads of the inputs return: the
+// dense result a FUSE must equal.
+func fuseWant(t *testing.T, db *DB, refs []string, cs []float64) []float64 {
+	t.Helper()
+	var out []float64
+	for k, ref := range refs {
+		model, name, _ := strings.Cut(ref, ":")
+		x, err := db.Tensor(model, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := x.Float32s()
+		if out == nil {
+			out = make([]float64, len(v))
+		}
+		for i, e := range v {
+			out[i] += cs[k] * float64(e)
+		}
+	}
+	return out
+}
+
+// relDiff is ‖got − want‖ / ‖want‖.
+func relDiff(got []float32, want []float64) float64 {
+	var num, den float64
+	for i, w := range want {
+		d := float64(got[i]) - w
+		num += d * d
+		den += w * w
+	}
+	return math.Sqrt(num / den)
+}
+
+// TestFuseInFactoredSpace: FUSE over low-rank deltas (and plain low-rank
+// tensors) takes the factored path, EXPLAIN says so with both costs, and
+// the result equals the dense one within 1e-5 relative: returned, stored
+// INTO as factors (a delta against the base), and INTO densified when the
+// base's coefficient is not 1.
+func TestFuseInFactoredSpace(t *testing.T) {
+	ctx := context.Background()
+	baseT, ft1 := lowRankModels()
+	ft2 := make([]testTensor, len(baseT))
+	for i, x := range baseT {
+		v := append([]float32(nil), x.vals...)
+		if m, n, ok := matrixView(x.shape); ok {
+			d := lowRankUpdate(m, n, 8, 0.03*norm(v), uint64(40+i))
+			for k := range v {
+				v[k] += d[k]
+			}
+		}
+		ft2[i] = testTensor{x.name, x.dtype, x.shape, v}
+	}
+	db := openTest(t, "lossless")
+	for _, m := range []struct {
+		name string
+		ts   []testTensor
+		o    IngestOptions
+	}{
+		{"base", baseT, IngestOptions{}},
+		{"ft1", ft1, IngestOptions{Codec: "lowrank", Rank: 8, Base: "base"}},
+		{"ft2", ft2, IngestOptions{Codec: "lowrank", Rank: 8, Base: "base"}},
+		{"lr1", baseT, IngestOptions{Codec: "lowrank", Rank: 4}},
+		{"lr2", ft1, IngestOptions{Codec: "lowrank", Rank: 6}},
+		{"plain", ft2, IngestOptions{}},
+	} {
+		m.o.Name = m.name
+		if _, err := db.Ingest(ctx, writeCheckpoint(t, t.TempDir(), m.ts), m.o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const w = "layers.0.w"
+	cases := []struct {
+		stmt  string
+		refs  []string
+		cs    []float64
+		store string // "factors" when INTO keeps factors, "dense" when it densifies
+	}{
+		{"FUSE ft1:layers.0.w, ft2:layers.0.w WEIGHTS 0.5, 0.5", []string{"ft1:" + w, "ft2:" + w}, []float64{0.5, 0.5}, ""},
+		{"FUSE ft1:layers.0.w, ft2:layers.0.w WEIGHTS 0.7, 0.7", []string{"ft1:" + w, "ft2:" + w}, []float64{0.7, 0.7}, ""},
+		{"FUSE ft1:layers.0.w, ft2:layers.0.w WEIGHTS 1, 1 USING task_arithmetic BASE base", []string{"ft1:" + w, "ft2:" + w, "base:" + w}, []float64{1, 1, -1}, ""},
+		{"FUSE lr1:layers.0.w, lr2:layers.0.w WEIGHTS 0.5, -0.25", []string{"lr1:" + w, "lr2:" + w}, []float64{0.5, -0.25}, ""},
+		{"FUSE ft1:layers.0.w, base:layers.0.w, lr1:layers.0.w WEIGHTS 0.5, 0.3, 0.2", []string{"ft1:" + w, "base:" + w, "lr1:" + w}, []float64{0.5, 0.3, 0.2}, ""},
+		{"FUSE ft1, ft2 WEIGHTS 0.5, 0.5 INTO avg", []string{"ft1:" + w, "ft2:" + w}, []float64{0.5, 0.5}, "factors"},
+		{"FUSE ft1, ft2 WEIGHTS 0.7, 0.7 INTO big", []string{"ft1:" + w, "ft2:" + w}, []float64{0.7, 0.7}, "dense"},
+		{"FUSE lr1, lr2 WEIGHTS 0.5, 0.5 INTO lravg", []string{"lr1:" + w, "lr2:" + w}, []float64{0.5, 0.5}, "factors"},
+	}
+	for _, c := range cases {
+		plan, err := db.Explain(c.stmt)
+		if err != nil {
+			t.Fatalf("%s: %v", c.stmt, err)
+		}
+		if !strings.Contains(plan, "path: factored space") || !strings.Contains(plan, "low-rank-fusion") || !strings.Contains(plan, "; dense flops=") {
+			t.Errorf("%s: EXPLAIN does not show the factored path and both costs:\n%s", c.stmt, plan)
+		}
+		res, err := db.Query(ctx, c.stmt)
+		if err != nil {
+			t.Fatalf("%s: %v", c.stmt, err)
+		}
+		want := fuseWant(t, db, c.refs, c.cs)
+		var got []float32
+		if c.store == "" {
+			got, _ = res.Tensors[0].Float32s()
+		} else {
+			into := c.stmt[strings.LastIndex(c.stmt, " ")+1:]
+			x, err := db.Tensor(into, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ = x.Float32s()
+			infos, _ := db.Tensors(into)
+			rec := infos[0]
+			if (rec.Codec == lsm.LowRank) != (c.store == "factors") {
+				t.Errorf("%s: %s stored with %s", c.stmt, w, rec.Codec)
+			}
+			t.Logf("%s: %s %s, %d bytes (dense %d)", c.stmt, w, rec.Codec, rec.StoredBytes, rec.RawBytes)
+		}
+		if d := relDiff(got, want); d > 1e-5 {
+			t.Errorf("%s: differs from the dense result by %g", c.stmt, d)
+		} else {
+			t.Logf("%s: relative difference from dense %.2g", c.stmt, d)
+		}
+	}
+	// The averaged model's factors are deltas against base: base stays.
+	if err := db.DeleteModel("base"); err == nil {
+		t.Error("base deleted while avg needs it")
+	}
+	// A dense input (other than the deltas' base) keeps the group dense.
+	plan, err := db.Explain("FUSE ft1:layers.0.w, plain:layers.0.w WEIGHTS 0.5, 0.5")
+	if err != nil || strings.Contains(plan, "factored") {
+		t.Errorf("mixed inputs: %v\n%s", err, plan)
 	}
 }

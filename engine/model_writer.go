@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/lsm"
 	"github.com/vsdb/vsdb/planner"
 )
@@ -17,6 +18,10 @@ type modelWriter struct {
 	outs   []planner.OutTensor
 	source string
 	cur    int // tensor being written; -1 before the first
+	// factored holds the records of tensors written as low-rank factors;
+	// baseModel is the model their deltas are against, if any.
+	factored  map[int]lsm.TensorRecord
+	baseModel string
 }
 
 func (s *snapshot) Create(model, source string, outs []planner.OutTensor) (planner.ModelWriter, error) {
@@ -59,11 +64,50 @@ func (w *modelWriter) finish(i int) error {
 	if err := w.sink.end(); err != nil {
 		return err
 	}
+	rec, ok := w.factored[i]
+	if !ok {
+		w.sink.record(&rec)
+	}
 	o := w.outs[i]
-	layer, param := SplitName(o.Name)
-	rec := lsm.TensorRecord{Name: o.Name, Layer: layer, Param: param, DType: o.DType.String(), Shape: shapeOf(o.Shape)}
-	w.sink.record(&rec)
+	rec.Name, rec.DType, rec.Shape = o.Name, o.DType.String(), shapeOf(o.Shape)
+	rec.Layer, rec.Param = SplitName(o.Name)
 	w.load.AddTensor(rec)
+	return nil
+}
+
+// WriteFactors stores tensor i as low-rank float32 factors (exactly as
+// given), as a delta against base when base is not nil.
+func (w *modelWriter) WriteFactors(i int, f planner.Factors, base *planner.TensorInfo) error {
+	if err := w.advance(i); err != nil {
+		return err
+	}
+	if _, ok := w.factored[i]; ok || w.sink.raw > 0 {
+		return fmt.Errorf("vsdb: tensor %d written twice", i)
+	}
+	o := w.outs[i]
+	size, err := o.Shape.Bytes(o.DType)
+	if err != nil || !o.DType.IsFloat() || size != int64(f.M)*int64(f.N)*int64(o.DType.Size()) {
+		return fmt.Errorf("vsdb: %s (%s %s) cannot be stored as %d×%d factors", o.Name, o.DType, o.Shape, f.M, f.N)
+	}
+	enc, err := codec.EncodeLowRankFactors(nil, f.U, f.Vt, f.M, f.N, f.K)
+	if err != nil {
+		return fmt.Errorf("vsdb: %s: %s", o.Name, trimVsdb(err))
+	}
+	if err := w.load.PutChunk(w.sink.id, 0, enc); err != nil {
+		return err
+	}
+	rec := lowRankRecord(w.sink.id, enc, size)
+	if base != nil {
+		if w.baseModel != "" && w.baseModel != base.Model {
+			return fmt.Errorf("vsdb: %s: deltas against two base models (%s, %s)", o.Name, w.baseModel, base.Model)
+		}
+		id := base.ID
+		rec.Base, rec.Delta, w.baseModel = &id, lsm.DeltaSub, base.Model
+	}
+	if w.factored == nil {
+		w.factored = map[int]lsm.TensorRecord{}
+	}
+	w.factored[i] = rec
 	return nil
 }
 
@@ -80,7 +124,7 @@ func (w *modelWriter) Commit(ctx context.Context) error {
 		return errors.Join(err, w.Abort())
 	}
 	w.sink.close()
-	return w.load.Commit(ctx, lsm.ModelRecord{Source: w.source})
+	return w.load.Commit(ctx, lsm.ModelRecord{Source: w.source, Base: w.baseModel})
 }
 
 func (w *modelWriter) Abort() error {

@@ -38,8 +38,13 @@ type TensorRecord struct {
 	ChunkBytes int64    `json:"chunk_bytes"`
 	ChunkCRCs  []uint32 `json:"chunk_crcs"`
 	// RawCRC is the CRC-32C of the bytes a read returns: the original
-	// bytes for lossless codecs, the decoded ones for lossy codecs.
+	// bytes for lossless codecs, the decoded ones for lossy codecs. Low-rank
+	// tensors have none (0): their decoded values are a matrix product
+	// whose last bits depend on the CPU's kernel (with or without FMA), so
+	// only the stored chunk's checksum is kept.
 	RawCRC uint32 `json:"raw_crc"`
+	// Rank is the rank of a low-rank tensor (0 for other codecs).
+	Rank int `json:"rank,omitempty"`
 	// RelError is the relative Frobenius error of a lossy codec,
 	// ‖decoded − original‖/‖original‖, measured when the tensor was stored.
 	RelError float64 `json:"rel_error,omitempty"`

@@ -27,28 +27,22 @@ func estimateCost(p *Plan, cat Catalog) (bool, error) {
 
 func fuseCost(n *FuseNode, window int64) Cost {
 	var c Cost
-	var largest int64
-	for _, g := range n.Groups {
-		inputs := int64(len(g.In))
-		for _, t := range g.In {
-			c.BytesRead += t.storedRead()
-			c.BytesCached += t.CachedBytes
+	var largest, factored int64
+	for i := range n.Groups {
+		g := &n.Groups[i]
+		gc, whole := denseGroupCost(n, g)
+		if g.LowRank != nil {
+			out := gc.PeakMemory // the returned output, if any
+			gc = g.LowRank.Factored
+			factored = max(factored, gc.PeakMemory)
+			gc.PeakMemory = out
 		}
-		if g.Base != nil {
-			c.BytesRead += g.Base.storedRead()
-			c.BytesCached += g.Base.CachedBytes
-			inputs++
-		}
-		outBytes := g.Elems * int64(g.Out.DType.Size())
-		if n.Into != "" {
-			c.BytesWritten += outBytes
-		} else {
-			c.PeakMemory += outBytes
-		}
-		if !g.Copy {
-			c.Flops += methodFlops(n.Method) * g.Elems * inputs
-		}
-		largest = max(largest, g.Elems*4*(inputs+1))
+		c.BytesRead += gc.BytesRead
+		c.BytesCached += gc.BytesCached
+		c.BytesWritten += gc.BytesWritten
+		c.Flops += gc.Flops
+		c.PeakMemory += gc.PeakMemory
+		largest = max(largest, whole)
 	}
 	if n.Streaming {
 		// Per input: the encoded chunk, the decoded chunk and its float32
@@ -57,12 +51,42 @@ func fuseCost(n *FuseNode, window int64) Cost {
 		if n.Base != "" {
 			inputs++
 		}
-		c.PeakMemory += window * (3*inputs + 2)
+		// A group merged in factored space holds its factors and product.
+		c.PeakMemory += max(window*(3*inputs+2), factored)
 	} else {
 		// Whole tensors in float32: every input, the base and the output.
 		c.PeakMemory += largest
 	}
 	return c
+}
+
+// denseGroupCost is one group's cost when its sources are read and summed
+// element by element: every source read once, the output written (or, as
+// PeakMemory, kept when returned), the method's operations per element and
+// source plus the product that rebuilds each low-rank source. whole is the
+// memory of merging it as whole float32 tensors.
+func denseGroupCost(n *FuseNode, g *FuseGroup) (c Cost, whole int64) {
+	sources := g.In
+	if g.Base != nil {
+		sources = append(append([]TensorInfo{}, g.In...), *g.Base)
+	}
+	for _, t := range sources {
+		c.BytesRead += t.storedRead()
+		c.BytesCached += t.CachedBytes
+		if t.Rank > 0 {
+			c.Flops += 2 * int64(t.Rank) * g.Elems
+		}
+	}
+	outBytes := g.Elems * int64(g.Out.DType.Size())
+	if n.Into != "" {
+		c.BytesWritten = outBytes
+	} else {
+		c.PeakMemory = outBytes
+	}
+	if !g.Copy {
+		c.Flops += methodFlops(n.Method) * g.Elems * int64(len(sources))
+	}
+	return c, g.Elems * 4 * int64(len(sources)+1)
 }
 
 // methodFlops is a rough count of operations per element and input.

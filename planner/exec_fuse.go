@@ -75,6 +75,13 @@ type fuser struct {
 // group computes output tensor i. Without a writer it returns the tensor.
 func (f *fuser) group(i int) (_ *tensor.Tensor, err error) {
 	g := &f.n.Groups[i]
+	if g.LowRank != nil {
+		sink := f.sink(i, g)
+		if err := f.factored(i, g, sink); err != nil {
+			return nil, err
+		}
+		return sink.tensor(), nil
+	}
 	sources := g.In
 	if g.Base != nil && !g.Copy {
 		sources = append(append([]TensorInfo{}, g.In...), *g.Base)
@@ -98,7 +105,7 @@ func (f *fuser) group(i int) (_ *tensor.Tensor, err error) {
 		err = f.stream(g, sink, func(off int64, n int) ([]byte, error) { return f.copyWindow(g, readers, off, n) })
 	case f.n.Streaming:
 		var ws []float32
-		if ws, err = f.coefficients(g); err == nil {
+		if ws, err = coefficients(f.n, g); err == nil {
 			err = f.stream(g, sink, func(off int64, n int) ([]byte, error) { return f.sumWindow(g, readers, ws, off, n) })
 		}
 	default:
@@ -161,15 +168,15 @@ func (f *fuser) stream(g *FuseGroup, sink *outSink, window func(off int64, n int
 
 // coefficients turns a linear method into one weight per source (inputs,
 // then the base if any): out = Σ cₖ·sourceₖ.
-func (f *fuser) coefficients(g *FuseGroup) ([]float32, error) {
+func coefficients(n *FuseNode, g *FuseGroup) ([]float32, error) {
 	w := g.Weights
 	sum := 0.0
 	for _, x := range w {
 		sum += x
 	}
-	pr := f.n.Params
+	pr := n.Params
 	out := make([]float32, 0, len(w)+1)
-	switch f.n.Method {
+	switch n.Method {
 	case "":
 		for _, x := range w {
 			out = append(out, float32(x))

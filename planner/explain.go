@@ -143,7 +143,29 @@ func explainFuse(b *strings.Builder, n *FuseNode) {
 			op = "copy"
 		}
 		fmt.Fprintf(b, "  %s %s %s %s <- %d inputs%s%s\n", op, g.Out.Name, g.Out.DType, g.Out.Shape, len(g.In), baseText(g), weightsText(n, g))
+		if g.LowRank != nil {
+			explainLowRank(b, g.LowRank)
+		}
 	}
+}
+
+// explainLowRank shows the factored path a group takes and the estimated
+// cost of both paths.
+func explainLowRank(b *strings.Builder, p *LowRankPath) {
+	out := "dense product"
+	if p.Store {
+		out = "factors"
+		if p.DeltaBase != nil && p.Beta == 1 {
+			out += " (delta against " + p.DeltaBase.Ref() + ")"
+		}
+	} else if p.DeltaBase != nil && p.Beta != 0 {
+		out += fmt.Sprintf(" + %.4g·%s", p.Beta, p.DeltaBase.Ref())
+	}
+	f, d := p.Factored, p.Dense
+	fmt.Fprintf(b, "    path: factored space, %d×%d at rank %d, output %s\n", p.M, p.N, p.Rank, out)
+	fmt.Fprintf(b, "    cost: factored flops=%s read=%s write=%s memory=%s; dense flops=%s read=%s write=%s memory=%s\n",
+		count(f.Flops), Bytes(f.BytesRead), Bytes(f.BytesWritten), Bytes(f.PeakMemory),
+		count(d.Flops), Bytes(d.BytesRead), Bytes(d.BytesWritten), Bytes(d.PeakMemory))
 }
 
 // cachedText notes bytes the hot-tensor cache serves.

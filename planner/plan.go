@@ -124,6 +124,26 @@ type FuseGroup struct {
 	// inputs must equal.
 	Copy  bool
 	Elems int64
+	// LowRank, when set, merges the group in factored space (the
+	// low-rank-fusion rule): its inputs are low-rank tensors (or low-rank
+	// deltas against one tensor) and that was estimated cheaper.
+	LowRank *LowRankPath
+}
+
+// LowRankPath is how a group is merged in factored space: Σ cᵢ·Uᵢ·Vᵢᵀ =
+// [c₁U₁ c₂U₂ …]·[V₁ V₂ …]ᵀ, plus β·D when the inputs are deltas against the
+// tensor D (β the sum of their coefficients).
+type LowRankPath struct {
+	// M×N is the matrix the tensors are stored as; Rank the summed rank.
+	M, N, Rank int
+	// DeltaBase is D, when the inputs are deltas; Beta its coefficient.
+	DeltaBase *TensorInfo
+	Beta      float64
+	// Store: FUSE ... INTO writes the concatenated factors (as a delta
+	// against DeltaBase when Beta is 1) instead of the dense product.
+	Store bool
+	// Factored and Dense are the estimated costs of both paths.
+	Factored, Dense Cost
 }
 
 // Cost is the planner's estimate for a plan.

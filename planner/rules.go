@@ -18,5 +18,6 @@ var rules = []rule{
 	{"filter-tensors", filterGroups},
 	{"resolve-weights", resolveWeights},
 	{"bitmap-index", chooseIndexes},
+	{"low-rank-fusion", chooseLowRank},
 	{"estimate-cost", estimateCost},
 }

@@ -42,6 +42,12 @@ type TensorInfo struct {
 	// CachedBytes is how much of the tensor's decoded chunks sit in the
 	// engine's cache of hot tensors (read without touching storage).
 	CachedBytes int64
+	// Rank is the rank of a tensor stored in low rank (codec "lowrank").
+	Rank int
+	// Delta is "" for a tensor stored whole, else how it is stored against
+	// the tensor DeltaBase ("sub": reads add the base; "xor").
+	Delta     string
+	DeltaBase uint32
 }
 
 // storedRead is what reading t costs in stored bytes, net of the cache.
