@@ -156,10 +156,11 @@ func (db *DB) loadTensor(load *lsm.Load, sink *chunkSink, pick *codecPicker, bas
 				return lsm.TensorRecord{}, err
 			}
 		}
-		if c, err = pick.choose(data, e.DType, baseData); err != nil {
+		var size float64
+		if c, size, err = pick.choose(data, e.DType, baseData); err != nil {
 			return lsm.TensorRecord{}, fmt.Errorf("vsdb: tensor %q: %s", e.Name, strings.TrimPrefix(err.Error(), "vsdb: "))
 		}
-		if lr, ok := pick.lowRankFor(e.Shape, e.DType, nominalBytes(c, e.Size/int64(e.DType.Size()), e.Size)); ok {
+		if lr, ok := pick.lowRankFor(e.Shape, e.DType, size); ok {
 			rec, ok, err := encodeLowRank(load, id, lr, data, e.DType, baseData)
 			if err != nil {
 				return lsm.TensorRecord{}, err

@@ -347,3 +347,28 @@ func TestFuseInFactoredSpace(t *testing.T) {
 		t.Errorf("mixed inputs: %v\n%s", err, plan)
 	}
 }
+
+// TestAutoPrefersSmallerLossless: a delta that is all zeros is smaller
+// lossless than at any float codec's fixed rate, so auto keeps it lossless
+// (exact) even with a budget that q4 would meet.
+func TestAutoPrefersSmallerLossless(t *testing.T) {
+	ctx := context.Background()
+	baseT, _ := lowRankModels()
+	file := writeCheckpoint(t, t.TempDir(), baseT)
+	db := openTest(t, "lossless")
+	if _, err := db.Ingest(ctx, file, IngestOptions{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Ingest(ctx, file, IngestOptions{Name: "same", Base: "base", Codec: "auto", ErrorBudget: 0.05}); err != nil {
+		t.Fatal(err)
+	}
+	recs := checkReportedError(t, db, "same", baseT)
+	for name, r := range recs {
+		if r.Codec != "lossless" && r.Codec != lsm.LowRank {
+			t.Errorf("%s: an all-zero delta stored with %s (%d bytes)", name, r.Codec, r.StoredBytes)
+		}
+		if r.RelError != 0 && r.Codec != lsm.LowRank {
+			t.Errorf("%s: error %g on an exact delta", name, r.RelError)
+		}
+	}
+}

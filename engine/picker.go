@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/vsdb/vsdb/codec"
@@ -50,12 +51,15 @@ func newCodecPicker(name string, budget float64, rank int) (*codecPicker, error)
 }
 
 // choose tries the float codecs from the fewest bits per value up on the
-// whole tensor and returns the first within the budget, else lossless.
-// 16-bit casts are skipped for tensors already 16 bits wide or less
-// (lossless stores those smaller).
-func (p *codecPicker) choose(data []byte, dt tensor.DType, base []byte) (chunkCodec, error) {
+// whole tensor and takes the first within the budget; then it encodes the
+// tensor losslessly too and keeps whichever is smaller in bytes (a delta
+// that is all zeros, or nearly, is far smaller lossless than at q4's 4.5
+// bits a value). It returns the codec and the bytes it takes. 16-bit casts
+// are skipped for tensors already 16 bits wide or less. With budget 0 it
+// returns the fixed codec and the raw size.
+func (p *codecPicker) choose(data []byte, dt tensor.DType, base []byte) (chunkCodec, float64, error) {
 	if p.budget == 0 {
-		return p.fixed, nil
+		return p.fixed, float64(len(data)), nil
 	}
 	var cands []codec.FloatCodec
 	for _, n := range codec.FloatCodecNames() {
@@ -65,47 +69,45 @@ func (p *codecPicker) choose(data []byte, dt tensor.DType, base []byte) (chunkCo
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].BitsPerValue() < cands[j].BitsPerValue() })
+	best, bestSize := p.fixed, math.Inf(1)
+	if out, err := p.fixed.encode(nil, data, dt, base); err == nil {
+		bestSize = float64(len(out.enc))
+	}
 	for i := 0; i < len(cands); {
 		// Among codecs of equal size take the one with the smaller error.
-		j, best, bestErr := i, chunkCodec{}, p.budget
+		j, pick, pickErr, pickSize := i, chunkCodec{}, p.budget, 0.0
 		found := false
 		for ; j < len(cands) && cands[j].BitsPerValue() == cands[i].BitsPerValue(); j++ {
 			c := chunkCodec{name: cands[j].Name(), float: cands[j]}
-			e, ok := tensorError(c, data, dt, base)
-			if ok && e <= bestErr {
-				best, bestErr, found = c, e, true
+			e, size, ok := tensorError(c, data, dt, base)
+			if ok && e <= pickErr {
+				pick, pickErr, pickSize, found = c, e, size, true
 			}
 		}
 		if found {
-			return best, nil
+			if pickSize < bestSize {
+				best, bestSize = pick, pickSize
+			}
+			break
 		}
 		i = j
 	}
-	return p.fixed, nil
+	return best, bestSize, nil
 }
 
-// tensorError encodes a whole tensor with c and returns its relative error;
-// ok is false when the codec cannot store it (e.g. f16 overflow, NaN in q8).
-func tensorError(c chunkCodec, data []byte, dt tensor.DType, base []byte) (float64, bool) {
+// tensorError encodes a whole tensor with c and returns its relative error
+// and encoded size; ok is false when the codec cannot store it (e.g. f16
+// overflow, NaN in q8).
+func tensorError(c chunkCodec, data []byte, dt tensor.DType, base []byte) (float64, float64, bool) {
 	out, err := c.encode(nil, data, dt, base)
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
-	return codec.RelativeError(out.num, out.den), true
+	return codec.RelativeError(out.num, out.den), float64(len(out.enc)), true
 }
 
 // wholeTensor reports whether the picker needs a tensor's bytes at once
 // (to try codecs on it, or to decompose it) rather than streaming chunks.
 func (p *codecPicker) wholeTensor(dt tensor.DType) bool {
 	return (p.auto || p.lowRank) && dt.IsFloat()
-}
-
-// nominalBytes is what codec c takes for a tensor of count values and raw
-// bytes: the float codecs' nominal bits per value, the raw size for byte
-// codecs (lossless saves 0–35% on top; low rank must beat the raw size).
-func nominalBytes(c chunkCodec, count, raw int64) float64 {
-	if c.float != nil {
-		return c.float.BitsPerValue() * float64(count) / 8
-	}
-	return float64(raw)
 }
