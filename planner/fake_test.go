@@ -20,8 +20,9 @@ type memStorage struct {
 }
 
 type memTensor struct {
-	info TensorInfo
-	raw  []byte
+	info    TensorInfo
+	raw     []byte
+	factors *Factors // low-rank tensors (lowrank_fake_test.go)
 }
 
 func newMem() *memStorage { return &memStorage{models: map[string][]memTensor{}, chunk: 64} }
@@ -37,7 +38,7 @@ func (m *memStorage) add(model, name string, dt tensor.DType, shape tensor.Shape
 	info := TensorInfo{ID: m.nextID, Model: model, Name: name, Layer: layer, Param: param, DType: dt, Shape: shape,
 		Codec: "raw", RawBytes: int64(len(raw)), StoredBytes: int64(len(raw)), Tier: "cold"}
 	m.nextID++
-	m.models[model] = append(m.models[model], memTensor{info, raw})
+	m.models[model] = append(m.models[model], memTensor{info: info, raw: raw})
 }
 
 func splitForTest(name string) (string, string) {
@@ -146,10 +147,11 @@ func (r *memReader) ReadRaw(off int64, dst []byte) error {
 func (r *memReader) Close() error { return nil }
 
 type memWriter struct {
-	m     *memStorage
-	model string
-	outs  []OutTensor
-	data  [][]byte
+	m        *memStorage
+	model    string
+	outs     []OutTensor
+	data     [][]byte
+	factored map[int]string // how WriteFactors stored a tensor
 }
 
 func (m *memStorage) Create(model, _ string, outs []OutTensor) (ModelWriter, error) {
@@ -166,6 +168,10 @@ func (w *memWriter) Commit(context.Context) error {
 		vals := make([]float32, len(w.data[i])/max(1, o.DType.Size()))
 		tensor.ToFloat32(o.DType, w.data[i], vals)
 		w.m.add(w.model, o.Name, o.DType, o.Shape, vals)
+		if how, ok := w.factored[i]; ok {
+			ts := w.m.models[w.model]
+			ts[len(ts)-1].info.Codec = how
+		}
 	}
 	return nil
 }

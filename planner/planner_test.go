@@ -57,8 +57,17 @@ func fixture() *memStorage {
 // prints the result table (and values of returned tensors), "error" the
 // error. Regenerate with: go test ./planner -rewrite
 func TestPlanner(t *testing.T) {
-	st := fixture()
-	datadriven.RunTest(t, "testdata/planner", func(t *testing.T, td *datadriven.TestData) string {
+	runGolden(t, "testdata/planner", fixture())
+}
+
+// TestPlannerLowRank replays testdata/lowrank against lowRankFixture: FUSE
+// in factored space (the low-rank-fusion rule).
+func TestPlannerLowRank(t *testing.T) {
+	runGolden(t, "testdata/lowrank", lowRankFixture())
+}
+
+func runGolden(t *testing.T, file string, st *memStorage) {
+	datadriven.RunTest(t, file, func(t *testing.T, td *datadriven.TestData) string {
 		src := strings.TrimSpace(td.Input)
 		stmt, err := query.Parse(src)
 		if err != nil {
