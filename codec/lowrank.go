@@ -44,7 +44,7 @@ const (
 	lowRankSeed       = 0x6c6f7772616e6b // "lowrank"
 	// lowRankFirstTry is the first "generous" rank EncodeLowRank decomposes
 	// at when it searches for a rank.
-	lowRankFirstTry = 64
+	lowRankFirstTry = 16
 )
 
 // EncodeLowRank appends a low-rank encoding of the row-major m×n matrix a to
