@@ -42,8 +42,10 @@ const (
 	lowRankOversample = 10
 	lowRankPowerIters = 2
 	lowRankSeed       = 0x6c6f7772616e6b // "lowrank"
-	// lowRankFirstTry is the first "generous" rank EncodeLowRank decomposes
-	// at when it searches for a rank.
+	// lowRankFirstTry is the first rank EncodeLowRank decomposes at when it
+	// searches for a rank: enough for a LoRA-like delta (rank 8) in one
+	// decomposition, and cheap when the spectrum shows at once that no rank
+	// will do (raw weights: the search then stops, see lowRankHopeless).
 	lowRankFirstTry = 16
 )
 
@@ -53,13 +55,13 @@ const (
 // rounding of the factors to 16 bits).
 //
 // With rank > 0 it uses that rank. With rank == 0 it picks the smallest
-// rank whose error is at most budget: it decomposes once at a generous rank
-// (64, or less for small matrices), reads the error of every smaller rank
-// off the singular values (LowRankError: exact for the decomposition before
-// 16-bit rounding), verifies the chosen rank by decoding and moves up while
-// rounding pushes it over budget; if even the generous rank is not enough it
-// doubles it, up to the largest rank below min(m,n)/2, stopping early when
-// the singular values found so far show that no rank up to there can do
+// rank whose error is at most budget: it decomposes once at rank 16 (or
+// less for small matrices), reads the error of every smaller rank off the
+// singular values (LowRankError: exact for the decomposition before 16-bit
+// rounding), verifies the chosen rank by decoding and moves up while
+// rounding pushes it over budget; if that rank is not enough it doubles
+// it, up to the largest rank below min(m,n)/2, stopping early when the
+// singular values found so far show that no rank up to there can do
 // (lowRankHopeless). If no rank meets budget it returns an error (and, as
 // the float64, the error of the largest rank it tried), so the caller can
 // store the matrix another way.
