@@ -33,6 +33,7 @@ type cli struct {
 	Delete  deleteCmd  `cmd:"" help:"Delete a model. Example: vsdb delete minilm"`
 	Reindex reindexCmd `cmd:"" help:"Rebuild every index from the tensor records. Example: vsdb reindex"`
 	Stats   statsCmd   `cmd:"" help:"Sizes, ratios and errors per codec; --plot draws them per layer. Example: vsdb stats minilm --plot minilm.png"`
+	Serve   serveCmd   `cmd:"" help:"Serve the store over HTTP for notebooks and programs (see docs/SERVER.md). Example: vsdb serve --root ~/models"`
 }
 
 type statsCmd struct {
@@ -101,7 +102,7 @@ func run(c *cli, command string) error {
 	}
 	// Only the shell and ingest create a store; the other commands read or
 	// change one that exists.
-	create := command == "shell" || command == "ingest <path>"
+	create := command == "shell" || command == "ingest <path>" || command == "serve"
 	if command == "delete <model>" && c.Delete.IfExists {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 			return nil // nothing to delete
@@ -131,6 +132,8 @@ func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error 
 		return nil
 	case "query <statement>":
 		return runQuery(ctx, db, &c.Query)
+	case "serve":
+		return runServe(db, &c.Serve)
 	case "export <model> <out>":
 		if c.Export.Out == "-" {
 			return db.ExportTo(ctx, c.Export.Model, os.Stdout)

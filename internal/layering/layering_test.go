@@ -24,7 +24,8 @@ var allowed = map[string][]string{
 	"planner":  {"query", "tensor", "kernel", "merge"},
 	"engine":   {"planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge"},
 	"repl":     {"engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge"},
-	"cmd":      {"repl", "engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "chart"},
+	"server":   {"engine", "planner", "query", "format", "tensor"},
+	"cmd":      {"repl", "server", "engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "chart"},
 	"bench":    {"kernel", "tensor", "codec", "format", "engine", "planner", "query", "lsm", "merge"},
 	"internal": {},
 }
