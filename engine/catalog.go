@@ -70,6 +70,23 @@ func (s *snapshot) Tensors(model string) ([]TensorInfo, error) {
 	return s.infos(recs)
 }
 
+// Tensor looks a tensor up through its name key.
+func (s *snapshot) Tensor(model, name string) (TensorInfo, bool, error) {
+	m, ok, err := s.r.Model(model)
+	if err != nil || !ok {
+		return TensorInfo{}, false, notFound(model, err)
+	}
+	rec, ok, err := s.r.TensorByName(m.ID, name)
+	if err != nil || !ok {
+		return TensorInfo{}, false, err
+	}
+	infos, err := s.infos([]lsm.TensorRecord{rec})
+	if err != nil {
+		return TensorInfo{}, false, err
+	}
+	return infos[0], true, nil
+}
+
 func notFound(model string, err error) error {
 	if err != nil {
 		return err

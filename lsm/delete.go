@@ -45,6 +45,7 @@ func (s *Store) DeleteModel(name string) error {
 	}
 	deleteTensorRange(b, m.FirstTensor, m.EndTensor)
 	b.Delete(KeyModel(name), nil)
+	s.dropPendingReads(m.FirstTensor, m.EndTensor)
 	if err := s.applyIndexed(b, pebble.Sync); err != nil {
 		return fmt.Errorf("vsdb: delete model %q: %w", name, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 // Reader reads one consistent snapshot of the store. Close it when done.
 type Reader struct {
+	store   *Store
 	records *recordCache
 	snap    *pebble.Snapshot
 	cache   *bitmapCache
@@ -25,7 +26,7 @@ func (s *Store) Reader() *Reader {
 	g1 := s.bitmaps.gen.Load()
 	snap := s.db.NewSnapshot()
 	g2 := s.bitmaps.gen.Load()
-	return &Reader{records: &s.records, snap: snap, cache: s.bitmaps, gen: g1, valid: g1 == g2 && g1%2 == 0}
+	return &Reader{store: s, records: &s.records, snap: snap, cache: s.bitmaps, gen: g1, valid: g1 == g2 && g1%2 == 0}
 }
 
 // Close releases the snapshot.
@@ -241,11 +242,25 @@ func (r *Reader) ChunkFunc(t *TensorRecord, i int, fn func(enc []byte) error) er
 // Reads returns a tensor's access record (zero if never read).
 func (r *Reader) Reads(id uint32) (Reads, error) {
 	v, ok, err := r.get(KeyReads(id))
-	if err != nil || !ok {
+	if err != nil {
 		return Reads{}, err
 	}
-	rd, _ := decodeReads(v)
-	return rd, nil
+	var rd Reads
+	if ok {
+		rd, _ = decodeReads(v)
+	}
+	return r.withPending(id, rd), nil
+}
+
+// withPending adds the counts not yet written to Pebble.
+func (r *Reader) withPending(id uint32, rd Reads) Reads {
+	if p, ok := r.store.pendingReads(id); ok {
+		if rd.At == 0 {
+			return p
+		}
+		return rd.add(p)
+	}
+	return rd
 }
 
 // ReadsOf returns the access records of the given tensors (absent: never
@@ -283,6 +298,11 @@ func (r *Reader) ReadsOf(ids []uint32) (map[uint32]Reads, error) {
 		}
 		if rd, ok := decodeReads(v); ok && len(it.Key()) == 5 {
 			out[binary.BigEndian.Uint32(it.Key()[1:])] = rd
+		}
+	}
+	for _, id := range ids {
+		if rd := r.withPending(id, out[id]); rd.At != 0 {
+			out[id] = rd
 		}
 	}
 	return out, errors.Join(it.Error(), it.Close())

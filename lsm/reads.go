@@ -15,14 +15,6 @@ const (
 	WarmScore = 1.0 // at least this: warm; below: cold (never-read tensors are cold)
 )
 
-// CountRead records n reads of a tensor now, as a merge operand: no
-// read-modify-write, and not synced (losing the last counts in a crash is
-// acceptable; losing data is not).
-func (s *Store) CountRead(id uint32, n uint64) error {
-	v := Reads{Count: n, Score: float64(n), At: time.Now().Unix()}
-	return s.db.Merge(KeyReads(id), v.encode(), pebble.NoSync)
-}
-
 // keyRefreshed holds the time of the last RefreshAccessIndex (Unix seconds).
 func keyRefreshed() []byte { return []byte{prefixSeq, 'r', 'e', 'f'} }
 
@@ -31,19 +23,31 @@ func keyRefreshed() []byte { return []byte{prefixSeq, 'r', 'e', 'f'} }
 // bit-sliced index of read counts (see bitSlices). It scans only the read records (one per tensor ever read) and
 // writes the bitmaps in one batch.
 func (s *Store) RefreshAccessIndex() error {
+	if err := s.flushReads(); err != nil {
+		return err
+	}
 	s.write.Lock()
 	defer s.write.Unlock()
 	now := time.Now().Unix()
 	r := s.Reader()
 	defer r.Close()
+	// Counters of tensors deleted while their reads were being counted
+	// must not enter the indexes.
+	live, err := r.liveTensors()
+	if err != nil {
+		return err
+	}
 	hot, warm := roaring.New(), roaring.New()
 	counts := newBitSlices()
-	err := r.scan([]byte{prefixReads}, func(k, v []byte) error {
+	err = r.scan([]byte{prefixReads}, func(k, v []byte) error {
 		rd, ok := decodeReads(v)
 		if !ok || len(k) != 5 {
 			return nil
 		}
 		id := binary.BigEndian.Uint32(k[1:])
+		if !live.Contains(id) {
+			return nil
+		}
 		switch sc := rd.ScoreAt(now); {
 		case sc >= HotScore:
 			hot.Add(id)

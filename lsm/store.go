@@ -24,6 +24,7 @@ type Store struct {
 	opts    Options
 	cache   interface{ Unref() }
 	write   sync.Mutex
+	reads   readBatch
 }
 
 // Open opens (creating if needed) the store in dir and removes what any
@@ -105,8 +106,12 @@ func (s *Store) Close() error {
 	if s.db == nil {
 		return nil
 	}
+	ferr := s.flushReads()
 	err := s.db.Close()
 	s.db = nil
+	if err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return fmt.Errorf("vsdb: closing store: %w", err)
 	}

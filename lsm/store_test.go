@@ -290,3 +290,80 @@ func TestCheckFindsLostNameKey(t *testing.T) {
 		t.Fatalf("check after losing a name key: %v", ps)
 	}
 }
+
+// TestReadCountsBatched: counts are exact right away (pending counts are
+// added in memory), survive a reopen (flushed at Close), are written as
+// at most one merge operand per tensor per flush, and counts of a deleted
+// model's tensors never reach the access index.
+func TestReadCountsBatched(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, s, "a", make([]byte, 16))
+	load(t, s, "b", make([]byte, 16))
+	ra, rb := tensorID(t, s, "a"), tensorID(t, s, "b")
+	for i := 0; i < 1000; i++ {
+		s.CountRead(ra, 1)
+	}
+	s.CountRead(rb, 3)
+	r := s.Reader()
+	got, err := r.ReadsOf([]uint32{ra, rb})
+	one, _ := r.Reads(ra)
+	r.Close()
+	if err != nil || got[ra].Count != 1000 || got[rb].Count != 3 || one.Count != 1000 {
+		t.Fatalf("ReadsOf = %+v, Reads = %+v, %v", got, one, err)
+	}
+	// Nothing reached Pebble yet (the thousand reads took well under the
+	// flush interval); one flush writes the whole count at once.
+	if _, closer, err := s.db.Get(KeyReads(ra)); err == nil {
+		closer.Close()
+		t.Error("counts written before the flush interval")
+	}
+	if err := s.flushReads(); err != nil {
+		t.Fatal(err)
+	}
+	if v, closer, err := s.db.Get(KeyReads(ra)); err != nil {
+		t.Errorf("after the flush: %v", err)
+	} else {
+		if rd, _ := decodeReads(v); rd.Count != 1000 {
+			t.Errorf("flushed %+v, want 1000 reads", rd)
+		}
+		closer.Close()
+	}
+	// b's pending counts are dropped with b; the refreshed index is clean.
+	s.CountRead(rb, 5)
+	if err := s.DeleteModel("b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RefreshAccessIndex(); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, s)
+	s.CountRead(ra, 1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r = s.Reader()
+	defer r.Close()
+	if rd, _ := r.Reads(ra); rd.Count != 1001 {
+		t.Errorf("after reopen: %d reads, want 1001", rd.Count)
+	}
+}
+
+func tensorID(t *testing.T, s *Store, model string) uint32 {
+	t.Helper()
+	r := s.Reader()
+	defer r.Close()
+	m, ok, err := r.Model(model)
+	if err != nil || !ok {
+		t.Fatalf("model %s: %v", model, err)
+	}
+	return m.FirstTensor
+}

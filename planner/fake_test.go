@@ -87,6 +87,11 @@ func (m *memStorage) Tensors(model string) ([]TensorInfo, error) {
 	return out, nil
 }
 
+func (m *memStorage) Tensor(model, name string) (TensorInfo, bool, error) {
+	x, err := m.find(TensorInfo{Model: model, Name: name})
+	return x.info, err == nil, nil
+}
+
 func (m *memStorage) all() []memTensor {
 	var out []memTensor
 	for _, n := range m.order {

@@ -83,6 +83,14 @@ func resolve(src string, sel query.Selector, cat Catalog) (*selection, error) {
 	} else if !ok {
 		return nil, noModel(src, sel.Pos, sel.Model, cat)
 	}
+	if sel.Path != "" {
+		// The common case of one whole tensor name: a key lookup.
+		if t, ok, err := cat.Tensor(sel.Model, sel.Path); err != nil {
+			return nil, err
+		} else if ok {
+			return &selection{sel: sel, kind: "tensor", tensors: []TensorInfo{t}, keys: []string{""}}, nil
+		}
+	}
 	all, err := cat.Tensors(sel.Model)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,9 @@ type Catalog interface {
 	Model(name string) (ModelInfo, bool, error)
 	// Tensors lists a model's tensors in their original order.
 	Tensors(model string) ([]TensorInfo, error)
+	// Tensor looks one tensor up by name (ok false when the model has no
+	// tensor of that name), without listing the model.
+	Tensor(model, name string) (TensorInfo, bool, error)
 	// Index returns the bitmap of tensor ids whose kind ("model", "layer",
 	// "param", "dtype", "codec") equals value.
 	Index(kind, value string) (*roaring.Bitmap, error)

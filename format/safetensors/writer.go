@@ -201,8 +201,14 @@ func write(w io.Writer, entries []Entry, metadata map[string]string, open func(i
 		return ckpt.Wrap(err, where, "write header")
 	}
 	// One large buffer: sources that fill it whole (vsdb's chunk readers)
-	// then reach the file with no intermediate copy.
-	buf := make([]byte, copyBuffer)
+	// then reach the file with no intermediate copy. No larger than the
+	// largest tensor: a server writing one small tensor per request should
+	// not allocate (and clear) a megabyte each time.
+	size := int64(1)
+	for _, e := range entries {
+		size = max(size, min(e.Size, copyBuffer))
+	}
+	buf := make([]byte, size)
 	for i, e := range entries {
 		if err := copyTensor(ew, i, e, open, where, buf); err != nil {
 			return err

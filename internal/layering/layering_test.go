@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"repl":     {"engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge"},
 	"server":   {"engine", "planner", "query", "format", "tensor"},
 	"cmd":      {"repl", "server", "engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "chart"},
-	"bench":    {"kernel", "tensor", "codec", "format", "engine", "planner", "query", "lsm", "merge"},
+	"bench":    {"kernel", "tensor", "codec", "format", "engine", "planner", "query", "lsm", "merge", "server"},
 	"internal": {},
 }
 
