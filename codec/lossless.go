@@ -55,16 +55,22 @@ import (
 // shared 2-core Zen 3 (bench/lossless.sh; docs/BENCHMARKS.md has the
 // tables): version 1 stored F32 at 1.2212 and BF16 at 1.5048 and decoded
 // them at 1.1–1.4 and 0.6–0.9 GB/s; version 2 stores them at 1.2196 and
-// 1.5136 and decodes them at 3.3–4.0 and 1.35–1.66 GB/s (ZipNN 0.5.4 on
-// the same bytes: 1.2205 and 1.5036, 1.05 and 0.75 GB/s). Of BF16's gain
-// k = 2 gives most (flat 1 MiB chunks, 11-bit codes: k = 0 1.5021, k = 1
-// 1.5075, k = 2 1.5087); package-merge, 12-bit codes and choosing k by
-// exact size add 0.0026.
+// 1.5136 (ZipNN 0.5.4 on the same bytes: 1.2205 and 1.5036, 1.1 and
+// 0.8 GB/s). Of BF16's gain k = 2 gives most (flat 1 MiB chunks, 11-bit
+// codes: k = 0 1.5021, k = 1 1.5075, k = 2 1.5087); package-merge, 12-bit
+// codes and choosing k by exact size add 0.0026.
 // Huffman-coding BF16's mantissa byte as a plane saved nothing (8.0005
 // bits a byte); huff0 1X against 4X, 32 to 256 KiB blocks and pairing
 // exponents into one byte symbol moved the exponent's cost by under 0.01
-// bits. Decoding gained most from the multi-symbol table, the assembly
-// lookup loop and joining planes with SSE2 and PDEP.
+// bits.
+// Version 2's first decoder ran at 3.1–3.3 (F32) and 1.3–1.6 GB/s (BF16);
+// the present one decodes the same bytes (the layout did not change) at
+// 5.7–6.1 and 3.5–3.6 GB/s: the four streams at once with the refill off
+// the lookups' dependency chain, 16-bit table entries stored as they are
+// (the table bits sit in the low bits that the merge then replaces), the
+// low bits merged with AVX2 after the whole plane (merging by parts
+// evicted the table from L1), the multi-symbol table built from shared
+// sub-tables.
 type Lossless struct{}
 
 func init() { register(Lossless{}) }
@@ -437,7 +443,7 @@ func decodePlane(buf, enc []byte, pos int, d *huffDecoder) ([]byte, int, error) 
 		t := huffTables.Get().(*huffTable)
 		defer huffTables.Put(t)
 		d.buildTable(t, 1, n >= 4096)
-		if err := huffDecode(buf, &st, t, n, 1, nil); err != nil {
+		if err := huffDecode(buf, &st, t, n, 1); err != nil {
 			return nil, 0, err
 		}
 		return buf, pos, nil
@@ -445,7 +451,9 @@ func decodePlane(buf, enc []byte, pos int, d *huffDecoder) ([]byte, int, error) 
 	return nil, 0, fmt.Errorf("unknown plane mode %d", mode)
 }
 
-// decode16 decodes the body of a chunk of 2-byte elements into raw.
+// decode16 decodes the body of a chunk of 2-byte elements into raw: first
+// each element's symbol s as s<<w (w = 8-k; the low w bits may hold
+// anything), then mergeLow puts in the low bits and rotates.
 func decode16(raw, enc []byte, pos, n int, d *huffDecoder) (int, error) {
 	if pos >= len(enc) || enc[pos] > 2 {
 		return 0, errors.New("bad k")
@@ -453,8 +461,6 @@ func decode16(raw, enc []byte, pos, n int, d *huffDecoder) (int, error) {
 	k := uint(enc[pos])
 	pos++
 	w := 8 - k
-	// final bits of a symbol s: rotr16(s << w, 1)
-	val := func(s uint64) uint64 { return uint64(bits.RotateLeft16(uint16(s<<w), -1)) }
 	if pos >= len(enc) {
 		return 0, errors.New("truncated")
 	}
@@ -467,7 +473,7 @@ func decode16(raw, enc []byte, pos, n int, d *huffDecoder) (int, error) {
 			return 0, errors.New("bad run")
 		}
 		pos += wd
-		fv := val(v) * 0x0001000100010001
+		fv := v << w * 0x0001000100010001
 		i := 0
 		for ; i+8 <= 2*n; i += 8 {
 			binary.LittleEndian.PutUint64(raw[i:], fv)
@@ -481,7 +487,7 @@ func decode16(raw, enc []byte, pos, n int, d *huffDecoder) (int, error) {
 		}
 		src := enc[pos : pos+n]
 		for i, b := range src {
-			binary.LittleEndian.PutUint16(raw[2*i:], uint16(val(uint64(b))))
+			raw[2*i+1] = b
 		}
 		pos += n
 	case mode == modeHuff:
@@ -491,7 +497,7 @@ func decode16(raw, enc []byte, pos, n int, d *huffDecoder) (int, error) {
 		}
 		pos += used
 		for _, s := range d.asc {
-			d.vals[s] = val(uint64(s))
+			d.vals[s] = uint64(s) << w
 		}
 		st, used, err := huffSplit(enc[pos:])
 		if err != nil {
@@ -501,21 +507,11 @@ func decode16(raw, enc []byte, pos, n int, d *huffDecoder) (int, error) {
 		t := huffTables.Get().(*huffTable)
 		defer huffTables.Put(t)
 		d.buildTable(t, 2, n >= 4096)
-		if k == 0 {
-			if err := huffDecode(raw, &st, t, n, 2, nil); err != nil {
-				return 0, err
-			}
-			break
-		}
-		// or in the low bits of each part as soon as it is decoded
-		low, lpos, err := lowBits(enc, pos, n, w)
-		if err != nil {
+		// The whole plane before the low bits: interleaving the two by
+		// parts measured slower (the merge evicts the table from L1).
+		if err := huffDecode(raw, &st, t, n, 2); err != nil {
 			return 0, err
 		}
-		if err := huffDecode(raw, &st, t, n, 2, func(lo, hi int) { orLow(raw, low, lo, hi, w) }); err != nil {
-			return 0, err
-		}
-		return lpos, nil
 	default:
 		return 0, fmt.Errorf("bad symbol plane mode %d", mode)
 	}
@@ -531,7 +527,7 @@ func decode16(raw, enc []byte, pos, n int, d *huffDecoder) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	orLow(raw, low, 0, n, w)
+	mergeLow(raw, low, 0, n, w)
 	return pos, nil
 }
 
@@ -550,14 +546,14 @@ func lowBits(enc []byte, pos, n int, w uint) ([]byte, int, error) {
 	return low, pos + l, nil
 }
 
-// orLow ors the low fields (w bits each, packed LSB first; bit 0 is the
-// sign) of elements lo..hi-1 into the 2-byte elements of raw: field f adds
-// f>>1 | (f&1)<<15.
-func orLow(raw, low []byte, lo, hi int, w uint) {
-	mask := uint64(1)<<(w-1) - 1
-	mask4 := mask * 0x0001000100010001
-	const sign4 = 0x0001000100010001
+// mergeLow finishes elements lo..hi-1 of raw, 2-byte values u whose top
+// 16-w bits are the symbol: with f the element's low field (w bits, packed
+// LSB first at bit w*i of low), each becomes rotr16(u&^(1<<w-1) | f, 1).
+func mergeLow(raw, low []byte, lo, hi int, w uint) {
 	fmask := uint64(1)<<w - 1
+	keep4 := (uint64(1)<<(w-1) - 1) * 0x0001000100010001
+	high4 := (uint64(0x7fff) &^ (uint64(1)<<(w-1) - 1)) * 0x0001000100010001
+	const sign4 = 0x0001000100010001
 	i := lo
 	one := func(i int) {
 		bit := uint(i) * w
@@ -565,15 +561,14 @@ func orLow(raw, low []byte, lo, hi int, w uint) {
 		if bit%8+w > 8 {
 			f |= uint64(low[bit/8+1]) << (8 - bit%8)
 		}
-		f &= fmask
-		v := binary.LittleEndian.Uint16(raw[2*i:]) | uint16(f>>1&mask|(f&1)<<15)
-		binary.LittleEndian.PutUint16(raw[2*i:], v)
+		u := uint64(binary.LittleEndian.Uint16(raw[2*i:]))&^fmask | f&fmask
+		binary.LittleEndian.PutUint16(raw[2*i:], uint16(u>>1|u<<15))
 	}
 	for ; i < hi && i%8 != 0; i++ {
 		one(i)
 	}
 	if i < hi {
-		i += orLowFast(raw[2*i:2*hi], low[i/8*int(w):], hi-i, w)
+		i += mergeLowFast(raw[2*i:2*hi], low[i/8*int(w):], hi-i, w)
 	}
 	// eight elements (w bytes of fields) per step
 	for g := i / 8 * int(w); i+8 <= hi && g+8 <= len(low); g += int(w) {
@@ -581,11 +576,12 @@ func orLow(raw, low []byte, lo, hi int, w uint) {
 		a := x&fmask | x<<(16-w)&(fmask<<16) | x<<(32-2*w)&(fmask<<32) | x<<(48-3*w)&(fmask<<48)
 		y := x >> (4 * w)
 		b := y&fmask | y<<(16-w)&(fmask<<16) | y<<(32-2*w)&(fmask<<32) | y<<(48-3*w)&(fmask<<48)
-		a = a>>1&mask4 | (a&sign4)<<15
-		b = b>>1&mask4 | (b&sign4)<<15
 		o := raw[2*i : 2*i+16]
-		binary.LittleEndian.PutUint64(o, binary.LittleEndian.Uint64(o)|a)
-		binary.LittleEndian.PutUint64(o[8:], binary.LittleEndian.Uint64(o[8:])|b)
+		ua, ub := binary.LittleEndian.Uint64(o), binary.LittleEndian.Uint64(o[8:])
+		a = ua>>1&high4 | a>>1&keep4 | (a&sign4)<<15
+		b = ub>>1&high4 | b>>1&keep4 | (b&sign4)<<15
+		binary.LittleEndian.PutUint64(o, a)
+		binary.LittleEndian.PutUint64(o[8:], b)
 		i += 8
 	}
 	for ; i < hi; i++ {

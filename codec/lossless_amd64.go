@@ -3,32 +3,38 @@
 package codec
 
 import (
+	"encoding/binary"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
 
-// useBMI2 reports whether the BMI1/BMI2 loops may run (PDEP is fast on
-// this codec's targets: Intel since Haswell, AMD since Zen 3).
+// useBMI2 reports whether the BMI1/BMI2 Huffman loops may run.
 var useBMI2 = cpu.X86.HasBMI1 && cpu.X86.HasBMI2
 
-//go:noescape
-func huffRun2BMI2(dst, src *byte, t *huffTable, state *[4]int, r int)
+// useAVX2 reports whether mergeLowAVX2 may run.
+var useAVX2 = cpu.X86.HasAVX2
 
-// huffRun2 runs r rounds of five lookups on two streams (see huffRun2Go).
-func huffRun2(dst, src []byte, t *huffTable, state *[4]int, r int) {
-	if useBMI2 {
-		huffRun2BMI2(unsafe.SliceData(dst), unsafe.SliceData(src), t, state, r)
-		return
+//go:noescape
+func huffRun4Bytes(dst, src *byte, t *huffTable, s *huffState, r int)
+
+//go:noescape
+func huffRun4Words(dst, src *byte, t *huffTable, s *huffState, r int)
+
+// huffRun4 runs r rounds on four streams (see huffRun4Go).
+func huffRun4(dst, src []byte, t *huffTable, s *huffState, r, width int) {
+	switch {
+	case !useBMI2:
+		huffRun4Go(dst, src, t, s, r, width)
+	case width == 2:
+		huffRun4Words(unsafe.SliceData(dst), unsafe.SliceData(src), t, s, r)
+	default:
+		huffRun4Bytes(unsafe.SliceData(dst), unsafe.SliceData(src), t, s, r)
 	}
-	huffRun2Go(dst, src, t, state, r)
 }
 
 //go:noescape
 func joinRot32SSE2(dst, p0, p1, p2, p3 *byte, n int)
-
-//go:noescape
-func orLowBMI2(dst, low *byte, groups, w int, mask4, keep4 uint64)
 
 // joinRot32 writes n rotated 32-bit values from four planes; it returns
 // how many it did (a multiple of 16).
@@ -41,18 +47,50 @@ func joinRot32(raw []byte, p0, p1, p2, p3 []byte, n int) int {
 	return m
 }
 
-// orLowFast does orLow's work for whole groups of eight elements whose
-// eight-byte loads stay inside low; it returns how many elements it did.
-func orLowFast(raw, low []byte, n int, w uint) int {
-	if !useBMI2 {
+//go:noescape
+func mergeLowAVX2(dst, low *byte, groups, w int, c *mergeConsts)
+
+// mergeConsts are mergeLowAVX2's constants for one field width w: per
+// 16-bit lane, the shuffle that brings the two bytes holding the lane's
+// field into the lane, the multiplier that shifts the field to bit 7, the
+// byte swap within lanes, the mask of the rotated field and the mask of
+// the symbol bits shifted right by one.
+type mergeConsts struct {
+	shuf, mul, swap, mask, high [32]byte
+}
+
+var mergeTab = [3]mergeConsts{makeMergeConsts(6), makeMergeConsts(7), makeMergeConsts(8)}
+
+func makeMergeConsts(w int) (c mergeConsts) {
+	for j := 0; j < 16; j++ {
+		// lanes 8..15 read the same sixteen bytes in the upper half
+		b, s := j*w/8, j*w%8
+		if j >= 8 {
+			b, s = (j-8)*w/8+w, (j-8)*w%8
+		}
+		c.shuf[2*j], c.shuf[2*j+1] = byte(b), byte(b+1)
+		if b+1 >= 16 { // not needed (s+w <= 8): a zero byte
+			c.shuf[2*j+1] = 0x80
+		}
+		binary.LittleEndian.PutUint16(c.mul[2*j:], uint16(1)<<(7-s))
+		c.swap[2*j], c.swap[2*j+1] = byte(2*(j%8)+1), byte(2*(j%8))
+		binary.LittleEndian.PutUint16(c.mask[2*j:], uint16(1)<<(w-1)-1|0x8000)
+		binary.LittleEndian.PutUint16(c.high[2*j:], 0x7fff&^(uint16(1)<<(w-1)-1))
+	}
+	return c
+}
+
+// mergeLowFast does mergeLow's work for whole groups of sixteen elements
+// whose sixteen-byte loads stay inside low; it returns how many elements
+// it did.
+func mergeLowFast(raw, low []byte, n int, w uint) int {
+	if !useAVX2 || w < 6 || w > 8 {
 		return 0
 	}
-	groups := min(n/8, (len(low)-8)/int(w)+1)
-	if len(low) < 8 || groups <= 0 || len(raw) < 16*groups {
+	groups := min(n/16, (len(low)-16)/(2*int(w))+1)
+	if len(low) < 16 || groups <= 0 || len(raw) < 32*groups {
 		return 0
 	}
-	fmask := uint64(1)<<w - 1
-	keep := uint64(1)<<(w-1) - 1
-	orLowBMI2(unsafe.SliceData(raw), unsafe.SliceData(low), groups, int(w), fmask*0x0001000100010001, keep*0x0001000100010001)
-	return 8 * groups
+	mergeLowAVX2(unsafe.SliceData(raw), unsafe.SliceData(low), groups, int(w), &mergeTab[w-6])
+	return 16 * groups
 }

@@ -14,9 +14,11 @@ import (
 // huffMaxLen bits over an alphabet of up to 1024 symbols, four interleaved
 // MSB-first bit streams per coded plane, decoded with a multi-symbol table
 // (one 2^huffMaxLen-entry lookup yields every whole code in the next
-// huffMaxLen bits: up to six byte symbols or three 16-bit symbols), two
-// streams at a time interleaved (lossless_amd64.s on amd64 with BMI2).
-// Lengths are limited with package-merge, so the limit costs what it must.
+// huffMaxLen bits: up to six byte symbols or three 16-bit symbols), the
+// four streams at once, interleaved, so that their four dependency chains
+// (window, table load, shift) overlap (lossless_amd64.s on amd64 with
+// BMI2). Lengths are limited with package-merge, so the limit costs what
+// it must.
 //
 // A coded plane is laid out as
 //
@@ -37,16 +39,28 @@ const (
 	huffTabSize = 1 << huffMaxLen
 	huffMaxSym  = 1024
 	huffStreams = 4
-	huffLookups = 4 // lookups per load of the bit buffer (≥ 57 bits)
+	huffLookups = 4 // lookups per refill of the bit buffer (≥ 56 bits)
 )
 
 var errHuff = errors.New("bad huffman plane")
 
-// huffTable is a decoding table. Each entry holds the bits taken by the
-// whole codes starting at that window (bits 0..5, so that a shift by the
-// entry consumes them), their symbol values (8..55), the length of the
-// first code (56..59) and how many output bytes they fill (60..63).
-type huffTable [huffTabSize]uint64
+// huffTable is a decoding table of 2^bits entries, indexed by the next
+// bits bits of a stream. An entry holds every whole code in its window
+// (up to huffMaxN(width) of them) as their output values, ready to be
+// stored as one little-endian word:
+//
+//	width 1: bits 0..5 the bits its codes take (6, 7 zero), 8..55 the
+//	         symbol bytes
+//	width 2: bits 0..47 the 16-bit values, whose low six bits are zero (the
+//	         raw low bits go there later), so that bits 0..3 hold the bits
+//	         its codes take (4, 5 zero)
+//
+// and in both bits 56..59 the length of the first code and 60..63 how many
+// output bytes it fills. A shift by the entry consumes its bits.
+type huffTable struct {
+	e    [huffTabSize]uint64
+	bits uint
+}
 
 var huffTables = sync.Pool{New: func() any { return new(huffTable) }}
 
@@ -445,26 +459,34 @@ func (d *huffDecoder) readTable(enc []byte, limit int) (int, error) {
 }
 
 // buildTable fills t for the code read by readTable, each symbol s
-// standing for the output value d.vals[s] of width bytes (1 or 2). With
-// multi false every entry holds one symbol (cheaper to build for small
-// planes).
+// standing for the output value d.vals[s] of width bytes (1 or 2; for 2
+// the low six bits of every value must be zero). With multi the table has
+// huffMaxLen-bit windows and several symbols per entry; without, one symbol
+// per entry and windows as long as the longest code (cheaper to build for
+// small planes).
 func (d *huffDecoder) buildTable(t *huffTable, width int, multi bool) {
 	b := &d.b
 	b.maxN = 1
+	t.bits = 1
+	for _, s := range d.syms {
+		t.bits = max(t.bits, uint(d.lens[s]))
+	}
 	if multi {
-		b.maxN = 6
-		if width == 2 {
-			b.maxN = 3
-		}
+		b.maxN = huffMaxN(width)
+		t.bits = huffMaxLen
 	}
 	b.width = uint64(width)
+	base := uint(8)
+	if width == 2 {
+		base = 0
+	}
 	m := len(d.syms)
 	b.lens, b.codes = b.lens[:0], b.codes[:0]
 	for i, s := range d.syms {
 		b.lens = append(b.lens, uint(d.lens[s]))
 		b.codes = append(b.codes, int(d.codes[s]))
 		for k := 0; k < b.maxN; k++ {
-			b.vals[k][i] = d.vals[s] << (8 + 8*uint(width*k)&63)
+			b.vals[k][i] = d.vals[s] << (base + 8*uint(width*k)&63)
 		}
 	}
 	// b.upTo[r]: how many symbols have codes of at most r bits
@@ -475,8 +497,20 @@ func (d *huffDecoder) buildTable(t *huffTable, width int, multi bool) {
 		}
 		b.upTo[r] = c
 	}
-	b.fill(t[:], huffMaxLen, 0, 0, 0, 0)
+	b.memo = [huffMaxNAll][huffMaxLen + 1][]uint64{}
+	b.store = b.store[:0]
+	b.fill(t.e[:1<<t.bits], 0, t.bits)
 }
+
+// huffMaxN is how many symbols of width bytes an entry holds at most.
+func huffMaxN(width int) int {
+	if width == 2 {
+		return 3
+	}
+	return 6
+}
+
+const huffMaxNAll = 6
 
 // tableBuilder holds buildTable's per-code data, in canonical order.
 type tableBuilder struct {
@@ -484,41 +518,51 @@ type tableBuilder struct {
 	width uint64
 	lens  []uint
 	codes []int
-	vals  [6][huffMaxSym]uint64 // vals[k][i]: symbol i's value as the k-th of an entry
+	vals  [huffMaxNAll][huffMaxSym]uint64 // vals[k][i]: symbol i's value as the k-th of an entry
 	upTo  [huffMaxLen + 1]int
+	memo  [huffMaxNAll][huffMaxLen + 1][]uint64 // sub-tables by level and window bits
+	store []uint64                              // the sub-tables' memory
 }
 
-// fill fills t (the 2^r windows after a prefix of nsym symbols taking used
-// bits, the first of them first bits long).
-func (b *tableBuilder) fill(t []uint64, r uint, prefix uint64, nsym int, used, first uint) {
+// fill fills t, the 2^r windows of r bits that follow level whole codes,
+// with the codes that fit in them from the level-th on (values in the
+// level-th slot on, the bits they take, the bytes they fill and, at level
+// 0, the first one's length). Canonical codes of at most r bits, aligned
+// left, cover t from its start, in order; the windows past them decode
+// nothing. The windows after a code of l bits are the same sub-table for
+// every code of that length, built once and added to the code's fields.
+func (b *tableBuilder) fill(t []uint64, level int, r uint) {
 	end := 0
-	if nsym < b.maxN {
-		n := b.upTo[r]
-		next := nsym + 1
-		for i := 0; i < n; i++ {
-			l := b.lens[i]
-			f := first
-			if nsym == 0 {
-				f = l
+	n := b.upTo[r]
+	for i := 0; i < n; i++ {
+		l := b.lens[i]
+		k := b.vals[level][i] | uint64(l) | b.width<<60
+		if level == 0 {
+			k |= uint64(l) << 56
+		}
+		lo := b.codes[i] << ((r - l) & 63)
+		hi := lo + 1<<((r-l)&63)
+		end = hi
+		dst := t[lo:hi]
+		if level+1 == b.maxN || b.upTo[r-l] == 0 {
+			for j := range dst {
+				dst[j] = k
 			}
-			lo := b.codes[i] << ((r - l) & 63)
-			hi := lo + 1<<((r-l)&63)
-			p := prefix | b.vals[nsym][i]
-			if next == b.maxN || b.upTo[r-l] == 0 {
-				e := p | uint64(used+l) | uint64(f)<<56 | uint64(next)*b.width<<60
-				for j := range t[lo:hi] {
-					t[lo+j] = e
-				}
-			} else {
-				b.fill(t[lo:hi], r-l, p, next, used+l, f)
-			}
-			end = hi
+			continue
+		}
+		sub := b.memo[level+1][r-l]
+		if sub == nil {
+			at := len(b.store)
+			b.store = append(b.store, make([]uint64, len(dst))...)
+			sub = b.store[at : at+len(dst)]
+			b.fill(sub, level+1, r-l)
+			b.memo[level+1][r-l] = sub
+		}
+		for j, e := range sub[:len(dst)] {
+			dst[j] = e + k
 		}
 	}
-	e := prefix | uint64(used) | uint64(first)<<56 | uint64(nsym)*b.width<<60
-	for j := range t[end:] {
-		t[end+j] = e
-	}
+	clear(t[end:])
 }
 
 // huffStreams4 is a coded plane's four streams: stream i is
@@ -555,85 +599,136 @@ func huffSplit(enc []byte) (st huffStreams4, used int, err error) {
 
 // huffDecode decodes a plane of n symbols of width bytes from the four
 // streams into dst (len n*width). Stream i fills dst[w*(n*i/4) : w*(n*(i+1)/4)].
-// Streams are decoded two at a time, interleaved; bit positions count from
-// st.all. after, if not nil, is called with each pair's range of symbols
-// once they are decoded.
-func huffDecode(dst []byte, st *huffStreams4, t *huffTable, n, width int, after func(lo, hi int)) error {
-	var o, e, p, lim [huffStreams]int
-	for i := range o {
-		o[i], e[i] = width*(n*i/huffStreams), width*(n*(i+1)/huffStreams)
-		p[i] = 8 * st.start[i]
-		lim[i] = 8 * (st.start[i+1] - 8) // the last bit a whole word can be loaded at
+// The four streams are decoded together, interleaved, until one of them
+// nears the end of its output or of the source; each stream's last symbols
+// then one stream at a time. Bit positions count from st.all. For width 2
+// the low six bits of each value are left undefined (they hold table bits;
+// mergeLow replaces them).
+func huffDecode(dst []byte, st *huffStreams4, t *huffTable, n, width int) error {
+	s := huffState{shift: 64 - t.bits}
+	var e [huffStreams]int
+	for i := range e {
+		s.o[i], e[i] = width*(n*i/huffStreams), width*(n*(i+1)/huffStreams)
+		s.p[i] = 8 * st.start[i]
 	}
-	for a := 0; a < huffStreams; a += 2 {
-		for {
-			r := min(huffRounds(lim[a]-p[a], e[a]-o[a]), huffRounds(lim[a+1]-p[a+1], e[a+1]-o[a+1]))
-			if r <= 0 {
-				break
-			}
-			state := [4]int{o[a], o[a+1], p[a], p[a+1]}
-			huffRun2(dst, st.all, t, &state, r)
-			o[a], o[a+1], p[a], p[a+1] = state[0], state[1], state[2], state[3]
+	end := len(st.all) // loads may read into the next streams: memory-safe
+	// Planes with smaller tables (under 4096 symbols) go one stream at a time.
+	for t.bits == huffMaxLen {
+		r := huffRounds4(s.p[0], end, e[0]-s.o[0])
+		for i := 1; i < huffStreams; i++ {
+			r = min(r, huffRounds4(s.p[i], end, e[i]-s.o[i]))
 		}
-		for i := a; i < a+2; i++ {
-			// the two streams may have different amounts left
-			for r := huffRounds(lim[i]-p[i], e[i]-o[i]); r > 0; r = huffRounds(lim[i]-p[i], e[i]-o[i]) {
-				o[i], p[i] = huffRun1(dst, st.all, t, o[i], p[i], r)
-			}
-			s := st.all[st.start[i]:st.start[i+1]]
-			if _, err := huffTail(dst, s, t, o[i], e[i], p[i]-8*st.start[i], width); err != nil {
-				return err
-			}
+		if r <= 0 {
+			break
 		}
-		if after != nil { // while the pair's output is still in cache
-			after(n*a/huffStreams, n*(a+2)/huffStreams)
+		huffRun4(dst, st.all, t, &s, r, width)
+	}
+	for i := range e {
+		o, p := s.o[i], s.p[i]
+		for r := huffRounds(8*(end-8)-p, e[i]-o); r > 0; r = huffRounds(8*(end-8)-p, e[i]-o) {
+			o, p = huffRun1(dst, st.all, t, o, p, r, width)
+		}
+		str := st.all[st.start[i]:st.start[i+1]]
+		if err := huffTail(dst, str, t, o, e[i], p-8*st.start[i], width); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// huffRounds is how many rounds of five lookups a stream can run with bits
-// bits before its last whole-word load position and room bytes of output.
+// huffState is the state of huffRun4: each stream's output offset in dst
+// and bit position in src, and 64 minus the table's bits (always
+// 64-huffMaxLen so far: huffDecode runs it on full tables only).
+type huffState struct {
+	o, p  [huffStreams]int
+	shift uint
+}
+
+// huffRounds is how many rounds of huffLookups lookups a stream can run
+// with bits bits before its last whole-word load position and room bytes
+// of output.
 func huffRounds(bits, room int) int {
 	const roundOut = huffLookups*6 + 8 // lookups of at most 6 bytes, 8 of store slack
 	return min(bits/(huffLookups*huffMaxLen), (room-roundOut)/(huffLookups*6))
 }
 
-// huffRun2Go runs r rounds on two streams: state is their output offsets
-// and bit positions (oa, ob, pa, pb). The caller (huffRounds) has made sure
-// that every load and store stays inside src and dst.
-func huffRun2Go(dst, src []byte, t *huffTable, state *[4]int, r int) {
-	d := unsafe.Pointer(unsafe.SliceData(dst))
-	s := unsafe.Pointer(unsafe.SliceData(src))
-	oa, ob, pa, pb := state[0], state[1], state[2], state[3]
-	for ; r > 0; r-- {
-		ba := bits.ReverseBytes64(*(*uint64)(unsafe.Add(s, pa>>3))) << (pa & 7)
-		bb := bits.ReverseBytes64(*(*uint64)(unsafe.Add(s, pb>>3))) << (pb & 7)
-		for k := 0; k < huffLookups; k++ {
-			ea := t[ba>>(64-huffMaxLen)]
-			eb := t[bb>>(64-huffMaxLen)]
-			ba <<= ea & 63
-			bb <<= eb & 63
-			*(*uint64)(unsafe.Add(d, oa)) = ea >> 8
-			*(*uint64)(unsafe.Add(d, ob)) = eb >> 8
-			oa += int(ea >> 60)
-			ob += int(eb >> 60)
-			pa += int(ea & 63)
-			pb += int(eb & 63)
-		}
-	}
-	state[0], state[1], state[2], state[3] = oa, ob, pa, pb
+// huffRounds4 is how many rounds huffRun4 can run on a stream at bit p of
+// a source of end bytes with room bytes of output: it loads eight bytes at
+// p/8, then eight bytes at most seven bytes further each round, and each
+// round stores four eight-byte words, advancing at most six bytes a word.
+func huffRounds4(p, end, room int) int {
+	const roundOut = huffLookups*6 + 8
+	return min((end-p>>3-8)/7, (room-roundOut)/(huffLookups*6))
 }
 
-// huffRun1 runs r rounds on one stream, like huffRun4.
-func huffRun1(dst, src []byte, t *huffTable, oa, pa, r int) (int, int) {
+// huffStoreShift is the shift that turns a table entry into the word to
+// store for symbols of width bytes.
+func huffStoreShift(width int) uint {
+	if width == 2 {
+		return 0
+	}
+	return 8
+}
+
+// huffRun4Go runs r rounds (huffLookups lookups, then a refill) on each of
+// the four streams, two at a time (Go keeps two streams in registers), with
+// a table of huffMaxLen bits.
+// Each stream's bit buffer b holds c valid bits at its top (the bits from
+// q-c to q, q the byte after the last one counted) and correct stream bits
+// below them; the refill adds the whole bytes that fit, with a load whose
+// address does not wait for the lookups (Giesen's bit reader, variant 4).
+// The caller (huffRounds4) has made sure that every load and store stays
+// inside src and dst.
+func huffRun4Go(dst, src []byte, t *huffTable, s *huffState, r, width int) {
+	d := unsafe.Pointer(unsafe.SliceData(dst))
+	sp := unsafe.Pointer(unsafe.SliceData(src))
+	sh := huffStoreShift(width)
+	tab := &t.e
+	for i := 0; i < huffStreams; i += 2 {
+		pa, pb := s.p[i], s.p[i+1]
+		ba := bits.ReverseBytes64(*(*uint64)(unsafe.Add(sp, pa>>3))) << (pa & 7)
+		bb := bits.ReverseBytes64(*(*uint64)(unsafe.Add(sp, pb>>3))) << (pb & 7)
+		ca, cb := 56-uint64(pa&7), 56-uint64(pb&7)
+		qa, qb := pa>>3+7, pb>>3+7
+		oa, ob := s.o[i], s.o[i+1]
+		for n := r; n > 0; n-- {
+			for k := 0; k < huffLookups; k++ {
+				ea := tab[ba>>(64-huffMaxLen)]
+				eb := tab[bb>>(64-huffMaxLen)]
+				ba <<= ea & 63
+				bb <<= eb & 63
+				ca -= ea & 63
+				cb -= eb & 63
+				*(*uint64)(unsafe.Add(d, oa)) = ea >> sh
+				*(*uint64)(unsafe.Add(d, ob)) = eb >> sh
+				oa += int(ea >> 60)
+				ob += int(eb >> 60)
+			}
+			xa := bits.ReverseBytes64(*(*uint64)(unsafe.Add(sp, qa)))
+			xb := bits.ReverseBytes64(*(*uint64)(unsafe.Add(sp, qb)))
+			ba |= xa >> ca
+			bb |= xb >> cb
+			qa += int(63-ca) >> 3
+			qb += int(63-cb) >> 3
+			ca |= 56
+			cb |= 56
+		}
+		s.o[i], s.p[i] = oa, 8*qa-int(ca)
+		s.o[i+1], s.p[i+1] = ob, 8*qb-int(cb)
+	}
+}
+
+// huffRun1 runs r rounds on one stream at bit position pa (a load from
+// pa, then huffLookups lookups).
+func huffRun1(dst, src []byte, t *huffTable, oa, pa, r, width int) (int, int) {
 	d := unsafe.Pointer(unsafe.SliceData(dst))
 	a := unsafe.Pointer(unsafe.SliceData(src))
+	sh, tb := huffStoreShift(width), (64-t.bits)&63
 	for ; r > 0; r-- {
 		ba := bits.ReverseBytes64(*(*uint64)(unsafe.Add(a, pa>>3))) << (pa & 7)
 		for k := 0; k < huffLookups; k++ {
-			ea := t[ba>>(64-huffMaxLen)]
-			*(*uint64)(unsafe.Add(d, oa)) = ea >> 8
+			ea := t.e[ba>>tb&(huffTabSize-1)]
+			*(*uint64)(unsafe.Add(d, oa)) = ea >> sh
 			oa += int(ea >> 60)
 			ba <<= ea & 63
 			pa += int(ea & 63)
@@ -644,8 +739,9 @@ func huffRun1(dst, src []byte, t *huffTable, oa, pa, r int) (int, int) {
 
 // huffTail decodes a stream's last symbols one at a time, reading past its
 // end as zeros, and checks that the stream ends in its last byte, padded
-// with zero bits. It returns the bits consumed.
-func huffTail(dst, s []byte, t *huffTable, o, end, p, width int) (int, error) {
+// with zero bits.
+func huffTail(dst, s []byte, t *huffTable, o, end, p, width int) error {
+	tb := (64 - t.bits) & 63
 	for o < end {
 		var x uint64
 		q := p >> 3
@@ -660,20 +756,20 @@ func huffTail(dst, s []byte, t *huffTable, o, end, p, width int) (int, error) {
 			}
 		}
 		x <<= p & 7
-		e := t[x>>(64-huffMaxLen)]
+		e := t.e[x>>tb&(huffTabSize-1)]
 		if width == 1 {
 			dst[o] = byte(e >> 8)
 		} else {
-			binary.LittleEndian.PutUint16(dst[o:], uint16(e>>8))
+			binary.LittleEndian.PutUint16(dst[o:], uint16(e))
 		}
 		o += width
 		p += int(e>>56) & 15
 	}
 	rem := 8*len(s) - p
 	if rem < 0 || rem >= 8 || rem > 0 && s[len(s)-1]&(1<<rem-1) != 0 {
-		return p, errHuff
+		return errHuff
 	}
-	return p, nil
+	return nil
 }
 
 func log2(x float64) float64 { return math.Log2(x) }

@@ -288,7 +288,7 @@ func TestHuffLengthsLimited(t *testing.T) {
 		tab := new(huffTable)
 		d.buildTable(tab, 1, multi)
 		got := make([]byte, len(syms))
-		if err := huffDecode(got, &st, tab, len(syms), 1, nil); err != nil {
+		if err := huffDecode(got, &st, tab, len(syms), 1); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, syms) {
@@ -316,5 +316,210 @@ func FuzzLosslessRoundTrip(f *testing.F) {
 		if !bytes.Equal(got, raw) {
 			t.Fatal("round trip differs")
 		}
+	})
+}
+
+// TestLosslessCorruptionLarge flips bytes of chunks large enough for the
+// multi-symbol tables and the four-stream loop: decoding must fail or give
+// different bytes, never panic or read out of bounds.
+func TestLosslessCorruptionLarge(t *testing.T) {
+	n := 1 << 14
+	step := 7
+	if testing.Short() {
+		step = 61
+	}
+	for name, c := range map[string]struct {
+		raw      []byte
+		elemSize int
+	}{
+		"bf16":    {weights(n, 2, 21, true), 2},
+		"f16 k=0": {inputs(n, 2)["quantized"], 2},
+		"f32":     {weights(n, 4, 22, true), 4},
+	} {
+		enc, err := Lossless{}.Encode(nil, c.raw, c.elemSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, len(c.raw))
+		for i := 0; i < len(enc); i += step {
+			for _, x := range []byte{0x01, 0x80, 0xff} {
+				bad := bytes.Clone(enc)
+				bad[i] ^= x
+				if err := (Lossless{}).Decode(out, bad, c.elemSize); err == nil && bytes.Equal(out, c.raw) {
+					t.Errorf("%s: byte %d ^ %#x decoded to the original bytes without error", name, i, x)
+				}
+			}
+		}
+		for _, l := range []int{len(enc) - 1, len(enc) - 9, len(enc) / 2, 8} {
+			if err := (Lossless{}).Decode(out, enc[:l], c.elemSize); err == nil {
+				t.Errorf("%s: truncated to %d of %d bytes decoded", name, l, len(enc))
+			}
+		}
+	}
+}
+
+// refTable is buildTable's meaning, window by window: the whole codes at
+// the start of each window of t.bits bits, at most maxN of them.
+func refTable(d *huffDecoder, bits uint, width, maxN int) []uint64 {
+	out := make([]uint64, 1<<bits)
+	base := uint(8)
+	if width == 2 {
+		base = 0
+	}
+	for x := range out {
+		var e uint64
+		used, k := uint(0), 0
+		for k < maxN {
+			found := false
+			for _, s := range d.syms {
+				l := uint(d.lens[s])
+				if used+l > bits || uint64(x)>>(bits-used-l)&(1<<l-1) != uint64(d.codes[s]) {
+					continue
+				}
+				e |= d.vals[s] << (base + uint(8*width*k))
+				if k == 0 {
+					e |= uint64(l) << 56
+				}
+				used += l
+				k++
+				found = true
+				break
+			}
+			if !found {
+				break
+			}
+		}
+		out[x] = e | uint64(used) | uint64(k*width)<<60
+	}
+	return out
+}
+
+// TestHuffBuildTable checks the memoised table builder against refTable on
+// random codes (random counts, lengths limited to 12 bits).
+func TestHuffBuildTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 40; trial++ {
+		h := new(huffCoder)
+		nsym := 2 + r.IntN(300)
+		for i := 0; i < nsym; i++ {
+			s := r.IntN(1024)
+			h.count[s] += uint32(1 + r.IntN(1<<uint(r.IntN(20))))
+		}
+		h.setCounts()
+		h.build()
+		enc := h.appendTable(nil)
+		d := new(huffDecoder)
+		if _, err := d.readTable(enc, huffMaxSym); err != nil {
+			t.Fatal(err)
+		}
+		for _, width := range []int{1, 2} {
+			for _, s := range d.asc {
+				if width == 1 {
+					d.vals[s] = uint64(s) & 0xff
+				} else {
+					d.vals[s] = uint64(s) << 6
+				}
+			}
+			for _, multi := range []bool{false, true} {
+				tab := new(huffTable)
+				d.buildTable(tab, width, multi)
+				maxN := 1
+				if multi {
+					maxN = huffMaxN(width)
+				}
+				want := refTable(d, tab.bits, width, maxN)
+				for x, e := range want {
+					if tab.e[x] != e {
+						t.Fatalf("trial %d width %d multi %v (%d bits): entry %#x is %#x, want %#x", trial, width, multi, tab.bits, x, tab.e[x], e)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMergeLow checks mergeLow (vector and scalar paths) on every field
+// width and unaligned ranges against its definition.
+func TestMergeLow(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, w := range []uint{6, 7, 8} {
+		for trial := 0; trial < 50; trial++ {
+			n := 1 + r.IntN(300)
+			low := make([]byte, (n*int(w)+7)/8)
+			for i := range low {
+				low[i] = byte(r.Uint32())
+			}
+			if rem := uint(n*int(w)) % 8; rem != 0 {
+				low[len(low)-1] &= 1<<rem - 1
+			}
+			raw := make([]byte, 2*n)
+			for i := range raw {
+				raw[i] = byte(r.Uint32())
+			}
+			want := bytes.Clone(raw)
+			lo := r.IntN(n)
+			hi := lo + r.IntN(n-lo+1)
+			for i := lo; i < hi; i++ {
+				var f uint64
+				for b := uint(0); b < w; b++ {
+					bit := uint(i)*w + b
+					f |= uint64(low[bit/8]>>(bit%8)&1) << b
+				}
+				u := uint64(binary.LittleEndian.Uint16(want[2*i:]))&^(1<<w-1) | f
+				binary.LittleEndian.PutUint16(want[2*i:], uint16(u>>1|u<<15))
+			}
+			mergeLow(raw, low, lo, hi, w)
+			if !bytes.Equal(raw, want) {
+				t.Fatalf("w %d, n %d, elements %d..%d differ", w, n, lo, hi)
+			}
+		}
+	}
+}
+
+func benchmarkDecode(b *testing.B, elemSize int) {
+	n := (1 << 20) / elemSize
+	raw := weights(n, elemSize, 31, false)
+	enc, err := Lossless{}.Encode(nil, raw, elemSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]byte, len(raw))
+	b.SetBytes(int64(len(raw)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := (Lossless{}).Decode(out, enc, elemSize); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLosslessDecodeBF16 and ...FP32 decode a 1 MiB chunk of
+// Gaussian weights (bench/lossless.sh measures the real model).
+func BenchmarkLosslessDecodeBF16(b *testing.B) { benchmarkDecode(b, 2) }
+func BenchmarkLosslessDecodeFP32(b *testing.B) { benchmarkDecode(b, 4) }
+
+// FuzzLosslessDecodeWide decodes mutated chunks big enough for the
+// multi-symbol tables and the four-stream loop (2- and 4-byte elements):
+// never a panic or an out-of-bounds access.
+func FuzzLosslessDecodeWide(f *testing.F) {
+	for _, c := range []struct {
+		raw  []byte
+		size int
+	}{
+		{weights(5000, 2, 41, true), 2},
+		{inputs(5000, 2)["quantized"], 2},
+		{weights(5000, 4, 42, true), 4},
+	} {
+		enc, err := Lossless{}.Encode(nil, c.raw, c.size)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(enc, len(c.raw)/c.size, uint8(c.size))
+	}
+	f.Fuzz(func(t *testing.T, enc []byte, n int, size uint8) {
+		if n < 0 || n > 1<<16 || (size != 2 && size != 4) {
+			return
+		}
+		_ = Lossless{}.Decode(make([]byte, int(size)*n), enc, int(size))
 	})
 }

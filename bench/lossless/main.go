@@ -12,11 +12,15 @@
 // position ids).
 //
 //	go run ./bench/lossless -file model.safetensors [-dtype f32,bf16] [-runs 5] [-json] [-dump DIR]
+//	        [-codecs lossless,zstd-default,zstd-fastest] [-cpuprofile FILE [-profile-decode]]
 //
 // -dump DIR writes the measured bytes of each variant (the float tensors
 // concatenated in file order) to DIR/VARIANT.bin, so that another tool (the
 // zipnn package in bench/lossless.py) can compress exactly the same bytes.
 // Timings are the best of -runs passes over all chunks, with GOMAXPROCS 1.
+// -cpuprofile FILE profiles the run; with -profile-decode, only the timed
+// decode passes of the first codec on the first variant (which the encode
+// passes otherwise drown).
 package main
 
 import (
@@ -74,6 +78,7 @@ func main() {
 	dump := flag.String("dump", "", "write each variant's bytes to DIR/VARIANT.bin")
 	codecs := flag.String("codecs", "lossless,zstd-default,zstd-fastest", "codecs to measure")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
+	decodeOnly := flag.Bool("profile-decode", false, "with -cpuprofile, profile the timed decode passes only")
 	flag.Parse()
 	if *file == "" {
 		flag.Usage()
@@ -84,8 +89,14 @@ func main() {
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		check(err)
-		check(pprof.StartCPUProfile(f))
-		defer pprof.StopCPUProfile()
+		if *decodeOnly {
+			profileDecode = true
+		} else {
+			check(pprof.StartCPUProfile(f))
+			defer pprof.StopCPUProfile()
+		}
+		defer f.Close()
+		profileFile = f
 	}
 	tensors, err := load(*file)
 	check(err)
@@ -245,6 +256,12 @@ func newCoder(name string) coder {
 	return coder{}
 }
 
+// With -profile-decode, the CPU profile covers the first decode passes only.
+var (
+	profileDecode bool
+	profileFile   *os.File
+)
+
 func measure(name string, chunks []chunk, runs int) Result {
 	cd := newCoder(name)
 	enc := make([][]byte, len(chunks))
@@ -274,6 +291,11 @@ func measure(name string, chunks []chunk, runs int) Result {
 	var stored int64
 	for _, e := range enc {
 		stored += int64(len(e))
+	}
+	if profileDecode { // the first codec's decode passes only
+		profileDecode = false
+		check(pprof.StartCPUProfile(profileFile))
+		defer pprof.StopCPUProfile()
 	}
 	td := best(func() {
 		for i, c := range chunks {
