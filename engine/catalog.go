@@ -203,10 +203,18 @@ func (db *DB) model(name string) (ModelInfo, bool, error) {
 }
 
 func (s *snapshot) Ingest(ctx context.Context, path string, o planner.LoadOptions) (ModelInfo, error) {
+	path, err := resolvePath(ctx, path)
+	if err != nil {
+		return ModelInfo{}, err
+	}
 	return s.db.Ingest(ctx, path, IngestOptions{Name: o.Name, Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget, Rank: o.Rank})
 }
 
 func (s *snapshot) Export(ctx context.Context, model, path string) error {
+	path, err := resolvePath(ctx, path)
+	if err != nil {
+		return err
+	}
 	return s.db.Export(ctx, model, path)
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, vet, the Go tests under the race detector
 # (including the layering test, the kill test and, with numpy and
-# safetensors from .venv, the Python interop tests), then the shared
-# bad-input cases through the real command line.
+# safetensors from .venv, the Python interop tests), the shared bad-input
+# cases through the real command line, then the Python client's tests
+# against a real `vsdb serve` and the executed quickstart notebook
+# (scripts/pytest.sh installs what they need into .venv).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -27,3 +29,5 @@ elif [ -n "${CI:-}" ]; then
 else
   echo "skipped: $cases not found"
 fi
+echo "== Python client and notebook"
+VSDB_BIN="$root/bin/vsdb" bash scripts/pytest.sh

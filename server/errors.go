@@ -68,3 +68,10 @@ func writeErr(w http.ResponseWriter, err error) {
 	status, body := classify(err)
 	writeError(w, status, body)
 }
+
+// writeErr writes an error with the root folder taken out of its message.
+func (s *Server) writeErr(w http.ResponseWriter, err error) {
+	status, body := classify(err)
+	body.Error = s.hideRoot(body.Error)
+	writeError(w, status, body)
+}

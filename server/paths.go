@@ -10,38 +10,27 @@ import (
 	"github.com/vsdb/vsdb/query"
 )
 
-// confine resolves the file path of INGEST and EXPORT (also inside
-// EXPLAIN) under the server's root and refuses paths outside it, following
-// symbolic links. It returns the statement to run: src itself, or the
-// canonical text of the statement with the resolved path.
-func (s *Server) confine(stmt query.Statement, src string) (string, error) {
-	inner := stmt
+// needsRoot reports whether stmt (or the statement EXPLAIN wraps) names a
+// file: INGEST and EXPORT. Their paths are resolved under the root when the
+// engine runs them (engine.WithPathResolver), so the statement text, and
+// every error position in it, stays as the client sent it.
+func needsRoot(stmt query.Statement) bool {
 	if e, ok := stmt.(*query.Explain); ok {
-		inner = e.Stmt
+		stmt = e.Stmt
 	}
-	var path *string
-	switch x := inner.(type) {
-	case *query.Ingest:
-		path = &x.Path
-	case *query.Export:
-		path = &x.Path
-	default:
-		return src, nil
+	switch stmt.(type) {
+	case *query.Ingest, *query.Export:
+		return true
 	}
-	if s.opts.Root == "" {
-		return "", fail(http.StatusForbidden, "vsdb: INGEST and EXPORT through the server need a root folder (vsdb serve --root DIR)")
-	}
-	p, err := s.resolve(*path)
-	if err != nil {
-		return "", err
-	}
-	*path = p
-	return stmt.String(), nil
+	return false
 }
 
 // resolve maps a statement's path to an absolute path inside the root.
 func (s *Server) resolve(p string) (string, error) {
 	root := s.opts.Root
+	if root == "" {
+		return "", fail(http.StatusForbidden, "vsdb: INGEST and EXPORT through the server need a root folder (vsdb serve --root DIR)")
+	}
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(root, p)
 	}
@@ -62,7 +51,7 @@ func (s *Server) resolve(p string) (string, error) {
 		dir = parent
 	}
 	if !inside(root, p) || !inside(root, real) {
-		return "", fail(http.StatusForbidden, fmt.Sprintf("vsdb: path %q is outside the server's root folder", p))
+		return "", fail(http.StatusForbidden, fmt.Sprintf("vsdb: path %q is outside the server's root folder", s.relative(p)))
 	}
 	return p, nil
 }
@@ -89,4 +78,23 @@ func CleanRoot(root string) (string, error) {
 		return "", fmt.Errorf("vsdb: root %q is not a folder", root)
 	}
 	return real, nil
+}
+
+// relative shows a path relative to the root (clients need not learn
+// where the root is): "root/a/b" becomes "a/b".
+func (s *Server) relative(p string) string {
+	if s.opts.Root != "" && inside(s.opts.Root, p) {
+		if rel, err := filepath.Rel(s.opts.Root, p); err == nil {
+			return rel
+		}
+	}
+	return p
+}
+
+// hideRoot removes the root folder from an error message.
+func (s *Server) hideRoot(msg string) string {
+	if s.opts.Root == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, s.opts.Root+string(os.PathSeparator), "")
 }

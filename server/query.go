@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
+	"github.com/vsdb/vsdb/engine"
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/format/safetensors"
 	"github.com/vsdb/vsdb/query"
@@ -41,18 +43,18 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if src, err = s.confine(stmt, src); err != nil {
-		writeErr(w, err)
+	if needsRoot(stmt) && s.opts.Root == "" {
+		writeErr(w, fail(http.StatusForbidden, "vsdb: INGEST and EXPORT through the server need a root folder (vsdb serve --root DIR)"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
-	res, err := s.db.Query(ctx, src)
+	res, err := s.db.Query(engine.WithPathResolver(ctx, s.resolve), src)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fail(http.StatusGatewayTimeout, fmt.Sprintf("vsdb: the statement ran longer than the server's limit of %s and was cancelled", s.opts.Timeout))
 		}
-		writeErr(w, err)
+		s.writeErr(w, err)
 		return
 	}
 	t := table{Columns: res.Columns, Rows: res.Rows}
@@ -91,12 +93,17 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readStatement(w http.ResponseWriter, r *http.Request) (string, error) {
 	body := http.MaxBytesReader(w, r.Body, int64(s.opts.MaxStatement)+1024)
 	var req queryRequest
-	if err := json.NewDecoder(body).Decode(&req); err != nil {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return "", fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("vsdb: statement longer than the server's limit of %d bytes", s.opts.MaxStatement))
 		}
 		return "", fail(http.StatusBadRequest, fmt.Sprintf("vsdb: the request body must be JSON {\"statement\": \"...\"}: %v", err))
+	}
+	if strings.TrimSpace(req.Statement) == "" {
+		return "", fail(http.StatusBadRequest, "vsdb: the request body must be JSON {\"statement\": \"...\"} with a statement")
 	}
 	if len(req.Statement) > s.opts.MaxStatement {
 		return "", fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("vsdb: statement of %d bytes is longer than the server's limit of %d", len(req.Statement), s.opts.MaxStatement))

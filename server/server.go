@@ -57,6 +57,15 @@ func New(db *engine.DB, o Options) *Server {
 	s.mux.HandleFunc("GET /v1/tensor", s.instrument("tensor", s.handleTensor))
 	s.mux.HandleFunc("GET /v1/health", s.instrument("health", s.handleHealth))
 	s.mux.Handle("GET /metrics", s.metrics.handler())
+	// Every other method or path gets a JSON error too.
+	for _, p := range []string{"/v1/query", "/v1/tensor", "/v1/health", "/metrics"} {
+		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusMethodNotAllowed, errorBody{Error: "vsdb: " + r.Method + " is not allowed on " + r.URL.Path})
+		})
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, errorBody{Error: "vsdb: no endpoint " + r.URL.Path + " (see docs/openapi.yaml)"})
+	})
 	return s
 }
 

@@ -223,6 +223,8 @@ func TestErrors(t *testing.T) {
 		{"EXPORT m TO 'escape/m.safetensors'", 403, "outside", 0, 0},
 		{"EXPLAIN ANALYZE INGEST '/etc/passwd' AS x", 403, "outside", 0, 0},
 		{"INGEST 'missing.safetensors' AS x", 400, "missing.safetensors", 0, 0},
+		{"INGEST   'ckpt.safetensors'   AS m", 400, "already exists", 1, 34},
+		{"INGEST 'ckpt.safetensors' AS m", 400, "already exists", 1, 30},
 		{"FUSE m:layers.0, m:layers.1 WEIGHTS 0.5, 0.5", 413, "over the server's limit of 64", 0, 0},
 		{"SHOW TENSORS WHERE name = '" + strings.Repeat("x", 300) + "'", 413, "limit of 200", 0, 0},
 	}
@@ -240,6 +242,10 @@ func TestErrors(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(outside, "m.safetensors")); err == nil {
 		t.Error("EXPORT wrote through a link out of the root")
 	}
+	// Messages do not reveal where the root is.
+	if _, _, b := f.post("INGEST 'missing.safetensors' AS x"); strings.Contains(string(b), f.root) {
+		t.Errorf("error shows the root folder: %s", b)
+	}
 	for _, c := range []struct {
 		method, path, body string
 		status             int
@@ -249,12 +255,16 @@ func TestErrors(t *testing.T) {
 		{"GET", "/v1/tensor?model=m", "", 400},
 		{"GET", "/v1/tensor?model=m&name=layers.0.w", "", 413}, // 128 bytes > 64
 		{"POST", "/v1/query", "{not json", 400},
+		{"POST", "/v1/query", `{"statment": "SHOW MODELS"}`, 400},
+		{"POST", "/v1/query", `{}`, 400},
 		{"GET", "/v1/query", "", 405},
 		{"GET", "/nope", "", 404},
 	} {
 		req, _ := http.NewRequest(c.method, f.http.URL+c.path, strings.NewReader(c.body))
-		if status, _, b := f.do(req); status != c.status {
-			t.Errorf("%s %s: status %d (%s), want %d", c.method, c.path, status, b, c.status)
+		status, ctype, b := f.do(req)
+		var e errorBody
+		if status != c.status || ctype != "application/json" || json.Unmarshal(b, &e) != nil || !strings.HasPrefix(e.Error, "vsdb: ") {
+			t.Errorf("%s %s: status %d %s (%s), want %d and a JSON error", c.method, c.path, status, ctype, b, c.status)
 		}
 	}
 }
