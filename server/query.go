@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/vsdb/vsdb/engine"
@@ -82,7 +83,15 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, fail(http.StatusInternalServerError, err.Error()))
 		return
 	}
+	size, err := safetensors.FileSize(entries, meta)
+	if err != nil {
+		writeErr(w, fail(http.StatusInternalServerError, err.Error()))
+		return
+	}
 	w.Header().Set("Content-Type", ContentTypeTensors)
+	// With a length, clients read the body straight into their buffer
+	// (Python's http.client decodes a chunked body in Python, 3x slower).
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	// The tensors are written from the result's own buffers: no copy.
 	safetensors.Write(w, entries, meta, func(i int) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(res.Tensors[i].Data)), nil

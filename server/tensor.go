@@ -3,8 +3,11 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/vsdb/vsdb/engine"
+	"github.com/vsdb/vsdb/format"
+	"github.com/vsdb/vsdb/format/safetensors"
 )
 
 // handleTensor streams one stored tensor as safetensors, chunk by chunk.
@@ -19,6 +22,11 @@ func (s *Server) handleTensor(w http.ResponseWriter, r *http.Request) {
 		if t.RawBytes > s.opts.MaxResult {
 			return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("vsdb: tensor %s holds %d bytes, over the server's limit of %d", t.Ref(), t.RawBytes, s.opts.MaxResult))
 		}
+		size, err := safetensors.FileSize([]format.Entry{{Name: t.Name, DType: t.DType, Shape: t.Shape, Size: t.RawBytes}}, nil)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 		return nil
 	})
 	if err != nil && !started {

@@ -112,6 +112,20 @@ func Header(entries []Entry, metadata map[string]string) ([]byte, error) {
 	return header(entries, metadata, "safetensors writer")
 }
 
+// FileSize is the exact number of bytes Write produces for entries and
+// metadata (an HTTP server sends it as Content-Length).
+func FileSize(entries []Entry, metadata map[string]string) (int64, error) {
+	hdr, err := header(entries, metadata, "safetensors writer")
+	if err != nil {
+		return 0, err
+	}
+	n := int64(len(hdr))
+	for _, e := range entries {
+		n += e.Size
+	}
+	return n, nil
+}
+
 func header(entries []Entry, metadata map[string]string, where string) ([]byte, error) {
 	var b bytes.Buffer
 	b.Write(make([]byte, 8))
@@ -234,7 +248,18 @@ func copyTensor(ew *errWriter, i int, e Entry, open func(i int) (io.ReadCloser, 
 			r.Close()
 		}
 	}()
-	n, err := io.CopyBuffer(ew, io.LimitReader(r, e.Size), buf)
+	var n int64
+	if wt, ok := r.(io.WriterTo); ok {
+		// The source writes itself (vsdb's stored tensors decode their
+		// chunks in parallel, ahead of the writer): no copy through buf.
+		lw := &limitWriter{w: ew, left: e.Size}
+		n, err = wt.WriteTo(lw)
+		if lw.over {
+			return ckpt.Errorf(where, "tensor %q: its source yielded more than %d bytes", e.Name, e.Size)
+		}
+	} else {
+		n, err = io.CopyBuffer(ew, io.LimitReader(r, e.Size), buf)
+	}
 	if err == nil && n < e.Size {
 		err = io.EOF
 	}
@@ -258,6 +283,23 @@ func copyTensor(ew *errWriter, i int, e Entry, open func(i int) (io.ReadCloser, 
 		return ckpt.Wrap(err, where, "tensor %q: close", e.Name)
 	}
 	return nil
+}
+
+// limitWriter passes at most left bytes on and notes an attempt at more.
+type limitWriter struct {
+	w    io.Writer
+	left int64
+	over bool
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		l.over = true
+		return 0, errors.New("too many bytes")
+	}
+	n, err := l.w.Write(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 // errWriter remembers the first write error, so that a failed copy can be
