@@ -12,7 +12,7 @@
 #   bash bench/lowrank_study.sh                    # about a minute on 2 cores
 #   RANKS=4,8,16,32,64,128 SCALE=0.05 NOISE=0.001 bash bench/lowrank_study.sh
 #
-# Built with GOEXPERIMENT=simd (the AVX2+FMA product) when that builds, else
+# Built with (the AVX2+FMA product) when that builds, else
 # without it (same results up to float32 summation order, slower).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,8 +45,8 @@ else
   echo "warning: could not make $PAIR; running without the real delta" >&2
 fi
 
-if ! GOEXPERIMENT=simd go build -o "$tmp/lowrank_study" ./bench/lowrank_study 2>"$tmp/build.txt"; then
-  echo "note: GOEXPERIMENT=simd build failed ($(head -1 "$tmp/build.txt")); building without it" >&2
+if ! go build -o "$tmp/lowrank_study" ./bench/lowrank_study 2>"$tmp/build.txt"; then
+  echo "note: build failed ($(head -1 "$tmp/build.txt")); building without it" >&2
   go build -o "$tmp/lowrank_study" ./bench/lowrank_study
 fi
 "$tmp/lowrank_study" -model "$MODEL_DIR/model.safetensors" "${pair_flag[@]}" \

@@ -21,9 +21,9 @@ import (
 //	U  = Q·Ub, and keep the first k columns of U, values of s, rows of Vᵀ
 //
 // u is m×k, s has k values in descending order, vt is k×n, all row-major.
-// The large products run in float32 (gemm, see svd_gemm.go; Aᵀ is formed
-// once, so all of them read memory in order, at the cost of a second m×n
-// buffer), as do the QRs (Householder, svdQR); the SVD of the small l×l
+// The large products run in float32 (gemm and gemmAtB, see svd_gemm.go;
+// both read A in place, in order, and Aᵀ is never formed), as do the QRs
+// (Householder, svdQR); the SVD of the small l×l
 // triangle (gonum mat.SVD) runs in float64. The result depends only on the
 // inputs and seed (and the summation order of the float32 products, which
 // is fixed for a given build). A needs every value finite.
@@ -44,23 +44,11 @@ func RandomizedSVD(a []float32, m, n, rank, oversample, powerIters int, seed uin
 	svdPhase("check")
 
 	omega := make([]float32, n*l)
-	omegaDone := make(chan struct{})
-	go func() { // while A is transposed
-		defer close(omegaDone)
-		rng := rand.New(rand.NewPCG(seed, 0x76736462)) // "vsdb"
-		for i := range omega {
-			omega[i] = float32(rng.NormFloat64())
-		}
-	}()
-	at := make([]float32, n*m)
-	finite := transpose(at, a, m, n)
-	<-omegaDone
-	if !finite {
-		if err := checkMatrix("randomized SVD", a, m, n); err != nil {
-			return nil, nil, nil, err // names the first non-finite value
-		}
+	rng := rand.New(rand.NewPCG(seed, 0x76736462)) // "vsdb"
+	for i := range omega {
+		omega[i] = float32(rng.NormFloat64())
 	}
-	svdPhase("transpose")
+	svdPhase("omega")
 
 	var qr svdQR
 	y := make([]float32, m*l)
@@ -68,12 +56,21 @@ func RandomizedSVD(a []float32, m, n, rank, oversample, powerIters int, seed uin
 	gemm(m, l, n, a, n, omega, l, y, l)
 	svdPhase("gemm")
 	omega = nil
+	// A non-finite value in A makes its whole row of Y non-finite (Ω has
+	// no zeros), so A is only scanned when Y is not finite: to name the
+	// first bad value, or else (A finite, the product overflowed) to let
+	// the QR report it.
+	if !allFinite(y) {
+		if err := checkMatrix("randomized SVD", a, m, n); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	if err := qr.orth(y, m, l); err != nil {
 		return nil, nil, nil, err
 	}
 	svdPhase("qr")
 	for it := 0; it < powerIters; it++ {
-		gemm(n, l, m, at, m, y, l, z, l)
+		gemmAtB(n, l, m, a, n, y, z)
 		svdPhase("gemm")
 		if err := qr.orth(z, n, l); err != nil {
 			return nil, nil, nil, err
@@ -90,9 +87,8 @@ func RandomizedSVD(a []float32, m, n, rank, oversample, powerIters int, seed uin
 	// at 74×4096), factor z = Qz·Rz (float32 Householder, as numpy's
 	// float32 SVD works in float32 too), take the SVD of the small l×l
 	// Rzᵀ = Ur·diag(s)·Vrᵀ in float64, and B = Ur·diag(s)·(Qz·Vr)ᵀ.
-	gemm(n, l, m, at, m, y, l, z, l)
+	gemmAtB(n, l, m, a, n, y, z)
 	svdPhase("gemm")
-	at = nil
 	rz := make([]float32, l*l)
 	if err := qr.factor(z, n, l, rz); err != nil {
 		return nil, nil, nil, err
@@ -170,6 +166,16 @@ func checkShape(what string, a []float32, m, n int) error {
 	return nil
 }
 
+// allFinite reports whether no value of a is NaN or ±Inf.
+func allFinite(a []float32) bool {
+	for _, v := range a {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+			return false
+		}
+	}
+	return true
+}
+
 // checkMatrix checks a holds an m×n matrix of finite values.
 func checkMatrix(what string, a []float32, m, n int) error {
 	if err := checkShape(what, a, m, n); err != nil {
@@ -186,11 +192,11 @@ func checkMatrix(what string, a []float32, m, n int) error {
 // svdQR orthonormalises the columns of a tall float32 matrix in place: a
 // Householder QR in float32, as LAPACK's sgeqr2 and sorg2r (the same
 // reflectors and sign convention), on a column-major copy so that every
-// reflector is applied with contiguous dot products and axpys (gonum
-// blas32, or AVX2 under GOEXPERIMENT=simd). gonum's float64 Dgeqrf+Dorgqr
-// took 16–22 ms for the 4096×74 blocks of a rank-64 decomposition (five
-// per call, a sixth for Bᵀ); this takes about 8.5 (AVX2). It keeps its
-// buffers between calls.
+// reflector is applied with contiguous dot products and axpys (AVX2+FMA
+// assembly where the CPU has both, else gonum blas32). gonum's float64
+// Dgeqrf+Dorgqr took 16–22 ms for the 4096×74 blocks of a rank-64
+// decomposition (five per call, a sixth for Bᵀ); this takes about 5
+// (AVX2). It keeps its buffers between calls.
 type svdQR struct {
 	ct, tau []float32
 }

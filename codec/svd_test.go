@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -33,90 +34,232 @@ func naiveGemm(m, n, k int, a []float32, lda int, b []float32, ldb int) []float6
 	return c
 }
 
-func TestGemm(t *testing.T) {
-	t.Run(GemmKernel(), testGemm)
-	if gemmKernel == nil {
-		// Run the packed path too, with the plain-Go micro-kernel.
-		gemmKernel = gemmKernelRef
-		defer func() { gemmKernel = nil }()
-		t.Run("packed-ref", testGemm)
+// forEachGemm runs f with each product this machine can run: the build's
+// (the assembly kernel and packing where the CPU has AVX2 and FMA), the
+// packed path with the plain-Go reference kernel and packing, and gonum's
+// blas32.Gemm. It sets GOMAXPROCS to 3 meanwhile, so the products split
+// their work (unevenly) on any machine.
+func forEachGemm(t *testing.T, f func(t *testing.T)) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	type impl struct {
+		name   string
+		kernel func(int, *[gemmMR][]float32, []float32, *[gemmMR * gemmNR]float32)
+		pack   func([]float32, []float32, int, int, int)
+	}
+	kernel, pack := gemmKernel, packPanels
+	defer func() { gemmKernel, packPanels = kernel, pack }()
+	impls := []impl{{GemmKernel(), kernel, pack}, {"packed-ref", gemmKernelRef, nil}}
+	if kernel != nil {
+		impls = append(impls, impl{"gonum", nil, nil})
+	}
+	for _, im := range impls {
+		gemmKernel, packPanels = im.kernel, im.pack
+		t.Run(im.name, f)
 	}
 }
 
-func testGemm(t *testing.T) {
-	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 16, 256}, {5, 17, 257}, {9, 33, 300}, {64, 74, 600}, {130, 3, 513}, {2, 40, 0}, {70, 90, 20},
-		{5, 17, 2100}, {9, 300, 1500}, {6, 520, 40}} // several k blocks; several column blocks
-	for _, sh := range shapes {
-		m, n, k := sh[0], sh[1], sh[2]
-		// Strides wider than the rows check lda/ldb/ldc are honoured.
-		lda, ldb, ldc := k+3, n+1, n+2
-		a := randMatrix(m, lda, uint64(m))
-		b := randMatrix(max(k, 1), ldb, uint64(n))
-		c := randMatrix(m, ldc, 5) // garbage gemm must overwrite
-		gemm(m, n, k, a, lda, b, ldb, c, ldc)
-		want := naiveGemm(m, n, k, a, lda, b, ldb)
-		for i := 0; i < m; i++ {
-			for j := 0; j < n; j++ {
-				got := float64(c[i*ldc+j])
-				if math.Abs(got-want[i*n+j]) > 1e-5*float64(k+1) {
-					t.Fatalf("%dx%dx%d: c[%d][%d] = %g, want %g", m, n, k, i, j, got, want[i*n+j])
-				}
-			}
-			for j := n; j < ldc; j++ { // past n untouched
-				if c[i*ldc+j] != randMatrix(m, ldc, 5)[i*ldc+j] {
-					t.Fatalf("%dx%dx%d: gemm wrote past column n", m, n, k)
-				}
+// gemmShapes are the (m, n, k) of the gemm tests: every sliver remainder
+// (m mod 6) and many panel remainders (n mod 16) at inner lengths around
+// the kernel's 4-step unrolling, then products with several k blocks,
+// several panel blocks, and both ways of splitting the work.
+func gemmShapes() [][3]int {
+	var shapes [][3]int
+	for m := 1; m <= 13; m++ {
+		for _, n := range []int{1, 8, 15, 16, 17, 33} {
+			for _, k := range []int{1, 3, 4, 5, 9} {
+				shapes = append(shapes, [3]int{m, n, k})
 			}
 		}
 	}
+	return append(shapes, [][3]int{{2, 40, 0}, {4, 16, 256}, {64, 74, 600}, {130, 3, 513}, {70, 90, 20},
+		{5, 17, 2100}, {9, 300, 1500}, {6, 520, 40}, {7, 2000, 64}, // several k blocks; several panel blocks
+		{20, 700, 300}, {500, 40, 200}, {20, 400, 1100}}...) // parallel by panels, by rows
 }
 
-// TestGemmKernels compares the SIMD kernel (under GOEXPERIMENT=simd) with
-// the plain-Go reference.
+func TestGemm(t *testing.T) {
+	forEachGemm(t, func(t *testing.T) {
+		for _, sh := range gemmShapes() {
+			m, n, k := sh[0], sh[1], sh[2]
+			// Strides wider than the rows check lda/ldb/ldc are honoured.
+			lda, ldb, ldc := k+3, n+1, n+2
+			a := randMatrix(m, lda, uint64(m))
+			b := randMatrix(max(k, 1), ldb, uint64(n))
+			c := randMatrix(m, ldc, 5) // garbage gemm must overwrite
+			gemm(m, n, k, a, lda, b, ldb, c, ldc)
+			want := naiveGemm(m, n, k, a, lda, b, ldb)
+			c0 := randMatrix(m, ldc, 5)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					got := float64(c[i*ldc+j])
+					if math.Abs(got-want[i*n+j]) > 1e-5*float64(k+1) {
+						t.Fatalf("%dx%dx%d: c[%d][%d] = %g, want %g", m, n, k, i, j, got, want[i*n+j])
+					}
+				}
+				for j := n; j < ldc; j++ { // past n untouched
+					if c[i*ldc+j] != c0[i*ldc+j] {
+						t.Fatalf("%dx%dx%d: gemm wrote past column n", m, n, k)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestGemmAtB checks c = aᵀ·b against the naive product with aᵀ formed.
+func TestGemmAtB(t *testing.T) {
+	forEachGemm(t, func(t *testing.T) {
+		for _, sh := range [][3]int{{1, 1, 1}, {7, 5, 3}, {100, 74, 300}, {300, 74, 100}, {600, 13, 1100}, {33, 17, 2100}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			lda := m + 5
+			a := randMatrix(k, lda, 7)
+			b := randMatrix(k, n, 8)
+			at := make([]float32, m*k)
+			for i := 0; i < k; i++ {
+				for j := 0; j < m; j++ {
+					at[j*k+i] = a[i*lda+j]
+				}
+			}
+			c := randMatrix(m, n, 9)
+			gemmAtB(m, n, k, a, lda, b, c)
+			want := naiveGemm(m, n, k, at, k, b, n)
+			for i, w := range want {
+				if math.Abs(float64(c[i])-w) > 1e-5*float64(k+1) {
+					t.Fatalf("%dx%dx%d: c[%d] = %g, want %g", m, n, k, i, c[i], w)
+				}
+			}
+		}
+	})
+}
+
+// TestGemmKernels compares the build's micro-kernel (the AVX2 assembly
+// where the CPU has it) with the plain-Go reference, at every inner length
+// up to 70 and around powers of two, on rows at unaligned addresses: with
+// small integers, whose sums are exact, the tiles must be equal; with
+// Gaussian values, within float32 rounding of the sum of |terms|.
 func TestGemmKernels(t *testing.T) {
 	t.Logf("product: %s", GemmKernel())
 	if gemmKernel == nil {
-		t.Skip("no SIMD micro-kernel in this build")
+		t.Skip("no micro-kernel on this CPU or build")
 	}
-	for _, kc := range []int{1, 7, 256} {
-		var a [gemmMR][]float32
-		for r := range a {
-			a[r] = randMatrix(1, kc+r, uint64(r))
+	kcs := []int{}
+	for kc := 0; kc <= 70; kc++ {
+		kcs = append(kcs, kc)
+	}
+	kcs = append(kcs, 127, 128, 129, 255, 256, 257, 1023, 1024)
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, integers := range []bool{true, false} {
+		val := func() float32 {
+			if integers {
+				return float32(r.IntN(17) - 8)
+			}
+			return float32(r.NormFloat64())
 		}
-		bp := randMatrix(kc, gemmNR, 9)
-		var got, want [gemmMR * gemmNR]float32
-		gemmKernel(kc, &a, bp, &got)
-		gemmKernelRef(kc, &a, bp, &want)
-		for i := range got {
-			if math.Abs(float64(got[i]-want[i])) > 1e-5*float64(kc) {
-				t.Fatalf("kc %d: tile[%d] = %g, portable kernel %g", kc, i, got[i], want[i])
+		for _, kc := range kcs {
+			for rows := 1; rows <= gemmMR; rows++ {
+				var a [gemmMR][]float32
+				zero := make([]float32, kc)
+				for i := range a {
+					if i >= rows { // missing rows of the last sliver
+						a[i] = zero
+						continue
+					}
+					off := r.IntN(8) // unaligned starts
+					row := make([]float32, off+kc+r.IntN(3))
+					for j := range row {
+						row[j] = val()
+					}
+					a[i] = row[off:]
+				}
+				off := r.IntN(8)
+				bp := make([]float32, off+kc*gemmNR)
+				for j := range bp {
+					bp[j] = val()
+				}
+				bp = bp[off:]
+				var got, want [gemmMR * gemmNR]float32
+				for i := range got {
+					got[i] = float32(math.NaN()) // must be overwritten
+				}
+				gemmKernel(kc, &a, bp, &got)
+				gemmKernelRef(kc, &a, bp, &want)
+				for i := range got {
+					rr, j := i/gemmNR, i%gemmNR
+					var mag float64
+					for tt := 0; tt < kc; tt++ {
+						mag += math.Abs(float64(a[rr][tt]) * float64(bp[tt*gemmNR+j]))
+					}
+					tol := 2 * float64(kc) * 0x1p-24 * mag
+					if integers {
+						tol = 0
+					}
+					if d := math.Abs(float64(got[i] - want[i])); !(d <= tol) {
+						t.Fatalf("integers %v, kc %d, rows %d: tile[%d][%d] = %g, reference %g", integers, kc, rows, rr, j, got[i], want[i])
+					}
+				}
 			}
 		}
 	}
 }
 
-// TestQRVectorOps checks the QR's dot and axpy (AVX2 under
-// GOEXPERIMENT=simd) against float64 loops, at lengths around the vector
-// widths.
-func TestQRVectorOps(t *testing.T) {
-	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 100, 4096} {
-		x, y := randMatrix(1, n, 1), randMatrix(1, n+3, 2)
-		var want float64
-		for i := range x {
-			want += float64(x[i]) * float64(y[i])
-		}
-		if got := qrDot(x, y); math.Abs(float64(got)-want) > 1e-5*float64(n+1) {
-			t.Errorf("n %d: dot %g, want %g", n, got, want)
-		}
-		y2 := append([]float32{}, y...)
-		qrAxpy(0.5, x, y2)
-		for i := range y2 {
-			w := y[i]
-			if i < n {
-				w += 0.5 * x[i]
+// TestPackB compares packB with and without the build's panel packing
+// (assembly where the CPU has it), with full and partial panels.
+func TestPackB(t *testing.T) {
+	if packPanels == nil {
+		t.Skip("no assembly packing on this CPU or build")
+	}
+	pack := packPanels
+	defer func() { packPanels = pack }()
+	for _, tc := range []struct{ n, ldb, k, k0, kc, p0, p1 int }{
+		{16, 16, 1, 0, 1, 0, 1}, {74, 80, 300, 7, 200, 0, 5}, {74, 74, 50, 0, 50, 4, 5}, {4096, 4100, 20, 3, 17, 10, 16}, {40, 41, 9, 1, 8, 1, 3},
+	} {
+		b := randMatrix(tc.k, tc.ldb, 1)
+		got := randMatrix(1, tc.kc*(tc.p1-tc.p0)*gemmNR, 2)
+		want := randMatrix(1, len(got), 3)
+		packPanels = pack
+		packB(got, b, tc.ldb, tc.k0, tc.kc, tc.p0, tc.p1, tc.n)
+		packPanels = nil
+		packB(want, b, tc.ldb, tc.k0, tc.kc, tc.p0, tc.p1, tc.n)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%+v: bp[%d] = %g, want %g", tc, i, got[i], want[i])
 			}
-			if math.Abs(float64(y2[i]-w)) > 1e-6 {
-				t.Fatalf("n %d: axpy[%d] = %g, want %g", n, i, y2[i], w)
+		}
+	}
+}
+
+// TestQRVectorOps checks the QR's dot and axpy (the build's, AVX2 assembly
+// where the CPU has it, and gonum's) against float64 loops, at every
+// length up to 70 and a few longer ones, from unaligned starts.
+func TestQRVectorOps(t *testing.T) {
+	ns := []int{100, 4095, 4096, 4097}
+	for n := 0; n <= 70; n++ {
+		ns = append(ns, n)
+	}
+	for _, ops := range []struct {
+		name string
+		dot  func(x, y []float32) float32
+		axpy func(alpha float32, x, y []float32)
+	}{{"build", qrDot, qrAxpy}, {"gonum", qrDotGonum, qrAxpyGonum}} {
+		for _, n := range ns {
+			x, y := randMatrix(1, n+1, uint64(n))[1:], randMatrix(1, n+3, 2)
+			var want, mag float64
+			for i := range x {
+				want += float64(x[i]) * float64(y[i])
+				mag += math.Abs(float64(x[i]) * float64(y[i]))
+			}
+			if got := ops.dot(x, y); math.Abs(float64(got)-want) > 2*float64(n)*0x1p-24*mag {
+				t.Errorf("%s: n %d: dot %g, want %g", ops.name, n, got, want)
+			}
+			y2 := append([]float32{}, y...)
+			ops.axpy(0.5, x, y2)
+			for i := range y2 {
+				w := float64(y[i])
+				if i < n {
+					w += 0.5 * float64(x[i])
+				}
+				if math.Abs(float64(y2[i])-w) > 0x1p-24*math.Abs(w) {
+					t.Fatalf("%s: n %d: axpy[%d] = %g, want %g", ops.name, n, i, y2[i], w)
+				}
 			}
 		}
 	}
@@ -223,38 +366,21 @@ func TestTranspose(t *testing.T) {
 	}
 }
 
-// gemmKernelRef is a plain-Go micro-kernel: the reference for the SIMD one
-// and, in TestGemm, a stand-in that runs the packed path of gemm in any build.
+// gemmKernelRef is a plain-Go micro-kernel: the reference for the
+// assembly one and, in TestGemm, a stand-in that runs the packed path of
+// gemm in any build.
 func gemmKernelRef(kc int, a *[gemmMR][]float32, bp []float32, tile *[gemmMR * gemmNR]float32) {
-	a0, a1, a2, a3 := a[0][:kc], a[1][:kc], a[2][:kc], a[3][:kc]
 	bp = bp[:kc*gemmNR]
-	for j0 := 0; j0 < gemmNR; j0 += 4 {
-		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-		for t := 0; t < kc; t++ {
-			b := (*[4]float32)(bp[t*gemmNR+j0:])
-			x0, x1, x2, x3 := a0[t], a1[t], a2[t], a3[t]
-			b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
-			c00 += x0 * b0
-			c01 += x0 * b1
-			c02 += x0 * b2
-			c03 += x0 * b3
-			c10 += x1 * b0
-			c11 += x1 * b1
-			c12 += x1 * b2
-			c13 += x1 * b3
-			c20 += x2 * b0
-			c21 += x2 * b1
-			c22 += x2 * b2
-			c23 += x2 * b3
-			c30 += x3 * b0
-			c31 += x3 * b1
-			c32 += x3 * b2
-			c33 += x3 * b3
+	for r := 0; r < gemmMR; r++ {
+		ar := a[r][:kc]
+		var acc [gemmNR]float32
+		for t, x := range ar {
+			b := (*[gemmNR]float32)(bp[t*gemmNR:])
+			for j := range acc {
+				acc[j] += x * b[j]
+			}
 		}
-		tile[0*gemmNR+j0], tile[0*gemmNR+j0+1], tile[0*gemmNR+j0+2], tile[0*gemmNR+j0+3] = c00, c01, c02, c03
-		tile[1*gemmNR+j0], tile[1*gemmNR+j0+1], tile[1*gemmNR+j0+2], tile[1*gemmNR+j0+3] = c10, c11, c12, c13
-		tile[2*gemmNR+j0], tile[2*gemmNR+j0+1], tile[2*gemmNR+j0+2], tile[2*gemmNR+j0+3] = c20, c21, c22, c23
-		tile[3*gemmNR+j0], tile[3*gemmNR+j0+1], tile[3*gemmNR+j0+2], tile[3*gemmNR+j0+3] = c30, c31, c32, c33
+		copy(tile[r*gemmNR:], acc[:])
 	}
 }
 
