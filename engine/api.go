@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/format/safetensors"
@@ -58,14 +59,10 @@ func (db *DB) DeleteModel(name string) error { return db.store.DeleteModel(name)
 
 // Export writes a model to a safetensors file, streaming one chunk at a
 // time; the file appears at path only when complete.
+// A path ending in "/" or naming an existing folder gets a folder of
+// shards (see ExportWith).
 func (db *DB) Export(ctx context.Context, model, path string) error {
-	s := db.snapshot()
-	defer s.Close()
-	entries, meta, open, err := s.exportSource(ctx, model)
-	if err != nil {
-		return err
-	}
-	return safetensors.WriteFile(path, entries, meta, open)
+	return db.ExportWith(ctx, model, path, ExportOptions{})
 }
 
 // ExportTo streams a model as safetensors bytes to w.
@@ -76,6 +73,7 @@ func (db *DB) ExportTo(ctx context.Context, model string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	delete(meta, ConfigKey)
 	return safetensors.Write(w, entries, meta, open)
 }
 
@@ -106,7 +104,11 @@ func (s *snapshot) exportSource(ctx context.Context, model string) ([]format.Ent
 		}
 		return &rawStream{r: r.(*tensorReader), size: ts[i].RawBytes}, nil
 	}
-	return entries, m.Metadata, open, nil
+	meta := maps.Clone(m.Metadata)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	return entries, meta, open, nil
 }
 
 // rawStream reads a stored tensor's raw bytes as an io.Reader.

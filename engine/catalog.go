@@ -210,12 +210,18 @@ func (s *snapshot) Ingest(ctx context.Context, path string, o planner.LoadOption
 	return s.db.Ingest(ctx, path, IngestOptions{Name: o.Name, Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget, Rank: o.Rank})
 }
 
-func (s *snapshot) Export(ctx context.Context, model, path string) error {
+func (s *snapshot) Export(ctx context.Context, model, path string, o planner.ExportOptions) error {
 	path, err := resolvePath(ctx, path)
 	if err != nil {
 		return err
 	}
-	return s.db.Export(ctx, model, path)
+	eo := ExportOptions{ShardSize: o.ShardSize}
+	if o.DType != "" {
+		if eo.DType, err = tensor.ParseDType(o.DType); err != nil {
+			return err
+		}
+	}
+	return s.db.ExportWith(ctx, model, path, eo)
 }
 
 func (s *snapshot) Compress(ctx context.Context, model string, o planner.LoadOptions) (ModelInfo, error) {

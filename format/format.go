@@ -68,7 +68,11 @@ func Open(path string) (Source, error) {
 		return nil, ckpt.OSError(err, path, "cannot open")
 	}
 	if fi.IsDir() {
-		return openDir(path)
+		src, err := openDir(path)
+		if err != nil {
+			return nil, err
+		}
+		return withConfig(src, path)
 	}
 	lower := strings.ToLower(filepath.Base(path))
 	switch {

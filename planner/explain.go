@@ -34,7 +34,14 @@ func Explain(p *Plan) string {
 	case *IngestNode:
 		fmt.Fprintf(&b, "Ingest path=%q as=%s%s\n  write: chunks as one ingested sstable, then one batch of records and bitmaps\n", n.Path, orDefault(n.Load.Name, "(from the file name)"), loadText(n.Load))
 	case *ExportNode:
-		fmt.Fprintf(&b, "Export model=%s path=%q\n  read: every chunk once; write: a temporary file renamed into place\n", n.Model, n.Path)
+		opts := ""
+		if n.Options.ShardSize > 0 {
+			opts += " shard_size=" + Bytes(n.Options.ShardSize)
+		}
+		if n.Options.DType != "" {
+			opts += " dtype=" + n.Options.DType
+		}
+		fmt.Fprintf(&b, "Export model=%s path=%q%s\n  read: every chunk once; write: a temporary file (or folder) renamed into place\n", n.Model, n.Path, opts)
 	case *CompressNode:
 		fmt.Fprintf(&b, "Compress model=%s into=%s%s\n  read: every chunk once; write: as Ingest\n", n.Model, n.Load.Name, loadText(n.Load))
 	}

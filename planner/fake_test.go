@@ -221,7 +221,7 @@ func (m *memStorage) Ingest(_ context.Context, path string, o LoadOptions) (Mode
 	return ModelInfo{}, fmt.Errorf("vsdb: %s: the test catalog reads no files", path)
 }
 
-func (m *memStorage) Export(context.Context, string, string) error { return nil }
+func (m *memStorage) Export(context.Context, string, string, ExportOptions) error { return nil }
 
 // Compress copies the model's values under the new name.
 func (m *memStorage) Compress(_ context.Context, model string, o LoadOptions) (ModelInfo, error) {

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"math"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -23,7 +24,10 @@ func checkLoad(p *Plan, cat Catalog) (bool, error) {
 		}
 		return true, codecOptions(p, &n.Load, s.Codec, s.CodecPos, s.Options)
 	case *query.Export:
-		return true, mustExist(p, cat, s.Model, s.ModelPos)
+		if err := mustExist(p, cat, s.Model, s.ModelPos); err != nil {
+			return false, err
+		}
+		return true, exportOptions(p, &p.Root.(*ExportNode).Options, s.Options)
 	case *query.Compress:
 		n := p.Root.(*CompressNode)
 		if err := mustExist(p, cat, s.Model, s.ModelPos); err != nil {
@@ -112,8 +116,31 @@ func runCompress(ctx context.Context, n *CompressNode, st Storage) (*Result, err
 	return modelRow(m), nil
 }
 
+// exportOptions accepts EXPORT's shard_size (bytes, 1 or more; 2GB
+// works) and dtype ('f32', 'f16' or 'bf16').
+func exportOptions(p *Plan, o *ExportOptions, opts []query.Option) error {
+	for _, opt := range opts {
+		switch opt.Key {
+		case "shard_size":
+			if opt.Kind != query.OptNumber || opt.Number < 1 || opt.Number > 1<<50 || opt.Number != math.Trunc(opt.Number) {
+				return query.ErrorAt(p.Src, opt.ValuePos, "shard_size is a whole number of bytes, e.g. 2GB")
+			}
+			o.ShardSize = int64(opt.Number)
+		case "dtype":
+			d := strings.ToUpper(opt.Str)
+			if opt.Kind != query.OptString || (d != "F32" && d != "F16" && d != "BF16") {
+				return query.ErrorAt(p.Src, opt.ValuePos, "dtype is 'f32', 'f16' or 'bf16'")
+			}
+			o.DType = d
+		default:
+			return query.ErrorAt(p.Src, opt.Pos, "EXPORT takes no option %q (options: shard_size, dtype)", opt.Key)
+		}
+	}
+	return nil
+}
+
 func runExport(ctx context.Context, n *ExportNode, st Storage) (*Result, error) {
-	if err := st.Export(ctx, n.Model, n.Path); err != nil {
+	if err := st.Export(ctx, n.Model, n.Path, n.Options); err != nil {
 		return nil, err
 	}
 	r := table("model", "exported_to")

@@ -69,8 +69,11 @@ type IngestNode struct {
 	Load LoadOptions
 }
 
-// ExportNode writes a model to a file.
-type ExportNode struct{ Model, Path string }
+// ExportNode writes a model to a file or a folder of shards.
+type ExportNode struct {
+	Model, Path string
+	Options     ExportOptions
+}
 
 // CompressNode stores a model again with another codec or base.
 type CompressNode struct {

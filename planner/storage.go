@@ -122,10 +122,18 @@ type Storage interface {
 	Check(model string) ([]string, error)
 	// Ingest stores a checkpoint file as a new model.
 	Ingest(ctx context.Context, path string, o LoadOptions) (ModelInfo, error)
-	// Export writes a model to a safetensors file.
-	Export(ctx context.Context, model, path string) error
+	// Export writes a model to a safetensors file, or a folder of shards.
+	Export(ctx context.Context, model, path string, o ExportOptions) error
 	// Compress stores a model again under a new name with o's codec/base.
 	Compress(ctx context.Context, model string, o LoadOptions) (ModelInfo, error)
+}
+
+// ExportOptions are EXPORT's options: ShardSize > 0 writes a folder of
+// shards of at most that many bytes; DType ("F32", "F16", "BF16") casts
+// float tensors.
+type ExportOptions struct {
+	ShardSize int64
+	DType     string
 }
 
 // LoadOptions say how INGEST and COMPRESS store a model.

@@ -236,13 +236,15 @@ type Ingest struct {
 	Options     []Option
 }
 
-// Export is EXPORT model TO 'path'.
+// Export is EXPORT model TO 'path' [(options)]: write a model as
+// safetensors (options: shard_size, dtype; the planner checks them).
 type Export struct {
 	Pos, EndPos lexer.Position
 	Model       string
 	ModelPos    lexer.Position
 	Path        string
 	PathPos     lexer.Position
+	Options     []Option
 }
 
 // Compress is COMPRESS model [BASE model] CODEC name [(options)] INTO model:

@@ -164,20 +164,28 @@ func (b *builder) using(u *usingClause, out *Fuse) *Error {
 		return err
 	}
 	out.Method, out.MethodPos = method, u.Method.Tok.Pos
-	for _, o := range u.Options {
+	opts, err := b.options(u.Options)
+	out.Options = opts
+	return err
+}
+
+// options builds a parenthesised option list, refusing a key set twice.
+func (b *builder) options(list []*optionExpr) ([]Option, *Error) {
+	var out []Option
+	for _, o := range list {
 		opt, err := b.option(o)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, prev := range out.Options {
+		for _, prev := range out {
 			if prev.Key == opt.Key {
-				return errorAt(b.src, opt.Pos, "duplicate option %q (first set at %d:%d)",
+				return nil, errorAt(b.src, opt.Pos, "duplicate option %q (first set at %d:%d)",
 					opt.Key, prev.Pos.Line, prev.Pos.Column)
 			}
 		}
-		out.Options = append(out.Options, opt)
+		out = append(out, opt)
 	}
-	return nil
+	return out, nil
 }
 
 func (b *builder) option(o *optionExpr) (Option, *Error) {
@@ -192,6 +200,9 @@ func (b *builder) option(o *optionExpr) (Option, *Error) {
 	case typeNumber:
 		out.Kind = OptNumber
 		out.Number, err = b.finite(t, "option value")
+	case typeSize:
+		out.Kind = OptNumber
+		out.Number, err = b.number(FieldSize, t)
 	case typeString:
 		out.Kind, out.Str = OptString, tokenText(t)
 	default:
@@ -348,6 +359,9 @@ func (b *builder) export(s *exportStmt) (*Export, *Error) {
 	out := &Export{Pos: pos, EndPos: end, Model: name, ModelPos: s.Model.Tok.Pos, Path: tokenText(s.Path), PathPos: s.Path.Pos}
 	if out.Path == "" {
 		return nil, errorAt(b.src, s.Path.Pos, "empty path")
+	}
+	if out.Options, err = b.options(s.Options); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

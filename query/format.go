@@ -340,7 +340,15 @@ func (s *Ingest) String() string {
 
 // String implements Statement.
 func (s *Export) String() string {
-	return "EXPORT " + formatModel(s.Model) + " TO " + quoteString(s.Path)
+	out := "EXPORT " + formatModel(s.Model) + " TO " + quoteString(s.Path)
+	if len(s.Options) > 0 {
+		parts := make([]string, len(s.Options))
+		for i, o := range s.Options {
+			parts[i] = o.String()
+		}
+		out += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return out
 }
 
 // String implements Statement.

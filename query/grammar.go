@@ -92,9 +92,9 @@ type optionExpr struct {
 	Value *optionValue `parser:"@@"`
 }
 
-// optionValue is a number, a string, TRUE or FALSE.
+// optionValue is a number, a size (10MB), a string, TRUE or FALSE.
 type optionValue struct {
-	Tok lexer.Token `parser:"@(Number | String | 'TRUE' | 'FALSE')"`
+	Tok lexer.Token `parser:"@(Number | Size | String | 'TRUE' | 'FALSE')"`
 }
 
 // selectorExpr is model[:path].
@@ -237,12 +237,13 @@ type codecClause struct {
 	Options []*optionExpr `parser:"('(' @@ (',' @@)* ')')?"`
 }
 
-// exportStmt is EXPORT model TO 'path'.
+// exportStmt is EXPORT model TO 'path' [(key = value, ...)].
 type exportStmt struct {
 	Tokens []lexer.Token
 
-	Model *modelName  `parser:"'EXPORT' @@"`
-	Path  lexer.Token `parser:"'TO' @String"`
+	Model   *modelName    `parser:"'EXPORT' @@"`
+	Path    lexer.Token   `parser:"'TO' @String"`
+	Options []*optionExpr `parser:"('(' @@ (',' @@)* ')')?"`
 }
 
 // compressStmt is COMPRESS model [BASE model] CODEC name [(...)] INTO model.

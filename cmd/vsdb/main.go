@@ -67,8 +67,10 @@ type queryCmd struct {
 }
 
 type exportCmd struct {
-	Model string `arg:"" help:"Model to export."`
-	Out   string `arg:"" help:"Output .safetensors file (- for standard output)."`
+	Model     string `arg:"" help:"Model to export."`
+	Out       string `arg:"" help:"Output .safetensors file (- for standard output), or a folder (ending in / or with --shard-size) for shards, model.safetensors.index.json and the kept config.json."`
+	ShardSize string `name:"shard-size" help:"Write a folder of shards of at most this size, e.g. 2GB. Example: vsdb export m out/ --shard-size 2GB" placeholder:"SIZE"`
+	DType     string `name:"dtype" help:"Cast float tensors to f32, f16 or bf16." placeholder:"DTYPE"`
 }
 
 type checkCmd struct {
@@ -135,10 +137,7 @@ func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error 
 	case "serve":
 		return runServe(db, &c.Serve)
 	case "export <model> <out>":
-		if c.Export.Out == "-" {
-			return db.ExportTo(ctx, c.Export.Model, os.Stdout)
-		}
-		return db.Export(ctx, c.Export.Model, c.Export.Out)
+		return runExport(ctx, db, &c.Export)
 	case "check", "check <model>":
 		return runCheck(db, c.Check.Model)
 	case "delete <model>":
