@@ -110,3 +110,18 @@ func lowRankFixture() *memStorage {
 	m.add("dense", "layers.0.w", tensor.F32, shape, ramp(48, 0, 2))
 	return m
 }
+
+// tiedFixture: "tied" and "tied2" hold only their embedding (tied
+// lm_head); "untied" has its own lm_head.weight; "tbase" is a tied base.
+func tiedFixture() *memStorage {
+	m := newMem()
+	for i, model := range []string{"tied", "tied2", "untied", "tbase"} {
+		off := float32(10 * i)
+		m.add(model, "model.embed_tokens.weight", tensor.F32, tensor.Shape{3, 2}, ramp(6, off, 1))
+		m.add(model, "model.layers.0.w", tensor.F32, tensor.Shape{2}, ramp(2, off, 1))
+		if model == "untied" {
+			m.add(model, "lm_head.weight", tensor.F32, tensor.Shape{3, 2}, ramp(6, 100, 1))
+		}
+	}
+	return m
+}

@@ -66,6 +66,11 @@ func TestPlannerLowRank(t *testing.T) {
 	runGolden(t, "testdata/lowrank", lowRankFixture())
 }
 
+// TestPlannerTied replays testdata/tied: merges of tied and untied models.
+func TestPlannerTied(t *testing.T) {
+	runGolden(t, "testdata/tied", tiedFixture())
+}
+
 func runGolden(t *testing.T, file string, st *memStorage) {
 	datadriven.RunTest(t, file, func(t *testing.T, td *datadriven.TestData) string {
 		src := strings.TrimSpace(td.Input)

@@ -201,6 +201,9 @@ func pairSelections(src string, in []query.Selector, cat Catalog, vocab bool, wh
 		return "", nil, err
 	}
 	pairing := map[string]string{"tensor": "tensor", "layer": "parameter", "prefix": "parameter", "model": "name"}[sels[0].kind]
+	if fuse {
+		untie(sels)
+	}
 	groups, err := matchKeys(src, sels, vocab, fuse)
 	return pairing, groups, err
 }
@@ -228,6 +231,9 @@ func resolveBase(p *Plan, n *FuseNode, cat Catalog) error {
 	for i := range n.Groups {
 		g := &n.Groups[i]
 		b, ok := byName[g.Out.Name]
+		if !ok && g.Out.Name == lmHead {
+			b, ok = tiedIn(all, g.Out.Shape) // a tied base
+		}
 		if !ok {
 			return query.ErrorAt(p.Src, f.BasePos, "base model %q has no tensor %q (for %s)%s", n.Base, g.Out.Name, g.In[0].Ref(), didYouMean(g.Out.Name, names(tensorNames(all))))
 		}
@@ -328,7 +334,11 @@ func matchKeys(src string, sels []*selection, vocab, fuse bool) ([]FuseGroup, er
 			return nil, err
 		}
 		g.Copy = copyOnly
-		g.Out = OutTensor{Name: first.Name, DType: outDType(g.In), Shape: first.Shape}
+		out := first.Name
+		if k == lmHead && sels[0].kind == "model" {
+			out = lmHead // the first input's tied embedding stands in for it
+		}
+		g.Out = OutTensor{Name: out, DType: outDType(g.In), Shape: first.Shape}
 		g.Elems, _ = first.Shape.Elements()
 		for _, t := range g.In[1:] {
 			g.shrinkRows(t)
