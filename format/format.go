@@ -9,9 +9,12 @@
 //   - *.safetensors.index.json: a sharded safetensors checkpoint;
 //   - safetensors (package format/safetensors), validated like the
 //     reference implementation;
-//   - .npy (magic \x93NUMPY, package format/npy);
+//   - .npy (magic \x93NUMPY, package format/npy) and .npz (a zip of .npy
+//     members, stored or deflated, package format/npz);
+//   - GGUF v2/v3 (magic "GGUF", package format/gguf): F32/F16/BF16 and the
+//     integer types as stored, Q8_0/Q4_0 dequantised to F32;
 //   - PyTorch (zip "PK\x03\x04", raw pickle "\x80", .pt/.pth/.bin/.ckpt)
-//     and GGUF files are refused for now; nothing is ever unpickled;
+//     is refused for now; nothing is ever unpickled;
 //   - a Git LFS pointer is refused with a hint to run git lfs pull.
 //
 // Readers check every size and offset against the file's size before
@@ -31,8 +34,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vsdb/vsdb/format/gguf"
 	"github.com/vsdb/vsdb/format/internal/ckpt"
 	"github.com/vsdb/vsdb/format/npy"
+	"github.com/vsdb/vsdb/format/npz"
 	"github.com/vsdb/vsdb/format/safetensors"
 )
 
@@ -59,6 +64,8 @@ var (
 	_ Source = (*safetensors.File)(nil)
 	_ Source = (*safetensors.Sharded)(nil)
 	_ Source = (*npy.File)(nil)
+	_ Source = (*npz.File)(nil)
+	_ Source = (*gguf.File)(nil)
 )
 
 // Open opens the checkpoint at path (a file or a folder).
@@ -98,10 +105,10 @@ func Open(path string) (Source, error) {
 	case ckpt.Safetensors:
 		return wrap(safetensors.Open(path))
 	case ckpt.GGUF:
-		return nil, errGGUF(path)
+		return wrap(gguf.Open(path))
 	case ckpt.Zip:
 		if strings.HasSuffix(lower, ".npz") {
-			return nil, ckpt.Errorf(path, ".npz archives are not supported yet; save the arrays as .npy files")
+			return wrap(npz.Open(path))
 		}
 		return nil, errPyTorch(path)
 	case ckpt.Pickle:
@@ -117,17 +124,15 @@ func Open(path string) (Source, error) {
 	case ".pt", ".pth", ".bin", ".ckpt", ".pkl":
 		return nil, errPyTorch(path)
 	case ".gguf":
-		return nil, errGGUF(path)
+		return wrap(gguf.Open(path))
+	case ".npz":
+		return wrap(npz.Open(path))
 	}
 	return nil, ckpt.Errorf(path, "unrecognised checkpoint format (not safetensors, .npy, PyTorch or GGUF)")
 }
 
 func errPyTorch(path string) error {
 	return ckpt.Errorf(path, "PyTorch checkpoints are not supported yet; convert to safetensors")
-}
-
-func errGGUF(path string) error {
-	return ckpt.Errorf(path, "GGUF files are not supported yet")
 }
 
 // wrap turns a typed nil into a nil interface.

@@ -7,6 +7,11 @@
 // unpickling, which vsdb never does), as are strings, complex numbers,
 // datetimes and float128. Big-endian data is converted to little-endian and
 // Fortran-order data to row-major (C) order while streaming.
+//
+// ParseHeader and Stream serve .npy data that is not a plain file (the
+// members of an .npz archive, package format/npz): the first parses a
+// header from a stream, the second converts data read from a source that
+// can be reopened from its start.
 package npy
 
 import (
@@ -50,14 +55,11 @@ var fortranBudget int64 = 64 << 20
 // File is an opened, validated .npy file: one tensor. It implements
 // format.Source.
 type File struct {
-	path      string
-	ra        io.ReaderAt
-	closer    io.Closer
-	entry     Entry
-	dataOff   int64
-	bigEndian bool
-	fortran   bool
-	closed    atomic.Bool
+	path   string
+	ra     io.ReaderAt
+	closer io.Closer
+	h      Header
+	closed atomic.Bool
 }
 
 // Open opens and validates the .npy file at path. The tensor is named
@@ -95,11 +97,64 @@ func Parse(r io.ReaderAt, size int64, path string) (*File, error) {
 	if ckpt.IsLFSPointer(head) {
 		return nil, ckpt.LFSError(path)
 	}
+	name := tensorName(path)
+	h, err := readHeader(io.NewSectionReader(r, 0, size), size, hctx{path: path, unit: "file"}, name)
+	if err != nil {
+		return nil, err
+	}
+	switch have := size - h.DataOffset; {
+	case have < h.Size:
+		return nil, ckpt.Errorf(path, "tensor %q: %d bytes of data, but %s %s needs %d (truncated?)", name, have, h.DType, h.Shape, h.Size)
+	case have > h.Size:
+		return nil, ckpt.Errorf(path, "tensor %q: %d trailing bytes after the %d bytes %s %s needs", name, have-h.Size, h.Size, h.DType, h.Shape)
+	}
+	return &File{path: path, ra: r, h: *h}, nil
+}
+
+// Header is what an .npy header declares: the tensor (Entry.Size is the
+// byte length of its data), where the data begins and how it is laid out.
+type Header struct {
+	Entry
+	DataOffset int64 // bytes before the data: magic, version, length, dict
+	Fortran    bool  // Fortran order, where it differs from C order
+	BigEndian  bool  // multi-byte elements stored big-endian
+}
+
+// ParseHeader reads and validates the header at the start of an .npy
+// stream declared to be size bytes long, consuming exactly the header's
+// DataOffset bytes of r (which fit in size). It does not check that size
+// matches the data: the caller compares size-DataOffset with Size, and
+// counts what it reads. The entry is named name; errors read
+// "vsdb: PATH: tensor NAME: ...". Nothing is ever evaluated or unpickled.
+func ParseHeader(r io.Reader, size int64, path, name string) (*Header, error) {
+	return readHeader(r, size, hctx{path: path, tag: fmt.Sprintf("tensor %q: ", name), unit: "stream"}, name)
+}
+
+// hctx words header errors: tag prefixes every message, unit names what
+// holds the header ("file", "stream").
+type hctx struct{ path, tag, unit string }
+
+func (c hctx) errorf(format string, args ...any) error {
+	return ckpt.Errorf(c.path, "%s%s", c.tag, fmt.Sprintf(format, args...))
+}
+
+func (c hctx) wrap(err error, format string, args ...any) error {
+	return ckpt.Wrap(err, c.path, "%s%s", c.tag, fmt.Sprintf(format, args...))
+}
+
+func readHeader(r io.Reader, size int64, c hctx, name string) (*Header, error) {
+	if size < 0 {
+		return nil, c.errorf("negative size %d", size)
+	}
+	head := make([]byte, min(size, 12))
+	if _, err := io.ReadFull(r, head[:min(size, 10)]); err != nil {
+		return nil, c.wrap(err, "read")
+	}
 	if !bytes.HasPrefix(head, []byte(magic)) {
-		return nil, ckpt.Errorf(path, "not an .npy file (no \\x93NUMPY magic)")
+		return nil, c.errorf("not an .npy file (no \\x93NUMPY magic)")
 	}
 	if len(head) < 10 {
-		return nil, ckpt.Errorf(path, "file is %d bytes, too short for an .npy header", size)
+		return nil, c.errorf("%s is %d bytes, too short for an .npy header", c.unit, size)
 	}
 	major, minor := head[6], head[7]
 	var hlen, start int64
@@ -108,58 +163,51 @@ func Parse(r io.ReaderAt, size int64, path string) (*File, error) {
 		hlen, start = int64(binary.LittleEndian.Uint16(head[8:])), 10
 	case (major == 2 || major == 3) && minor == 0:
 		if len(head) < 12 {
-			return nil, ckpt.Errorf(path, "file is %d bytes, too short for an .npy %d.0 header", size, major)
+			return nil, c.errorf("%s is %d bytes, too short for an .npy %d.0 header", c.unit, size, major)
+		}
+		if _, err := io.ReadFull(r, head[10:12]); err != nil {
+			return nil, c.wrap(err, "read")
 		}
 		hlen, start = int64(binary.LittleEndian.Uint32(head[8:])), 12
 	default:
-		return nil, ckpt.Errorf(path, "unsupported .npy format version %d.%d (1.0, 2.0 and 3.0 are known)", major, minor)
+		return nil, c.errorf("unsupported .npy format version %d.%d (1.0, 2.0 and 3.0 are known)", major, minor)
 	}
 	if hlen > MaxHeaderSize {
-		return nil, ckpt.Errorf(path, "header length %d exceeds the %d-byte limit", hlen, MaxHeaderSize)
+		return nil, c.errorf("header length %d exceeds the %d-byte limit", hlen, MaxHeaderSize)
 	}
 	if hlen > size-start {
-		return nil, ckpt.Errorf(path, "header length %d runs past the end of the file (%d bytes; truncated?)", hlen, size)
+		return nil, c.errorf("header length %d runs past the end of the %s (%d bytes; truncated?)", hlen, c.unit, size)
 	}
 	hdr := make([]byte, hlen)
-	if _, err := r.ReadAt(hdr, start); err != nil && !(errors.Is(err, io.EOF) && hlen == 0) {
-		return nil, ckpt.Wrap(err, path, "read header")
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return nil, c.wrap(err, "read header")
 	}
 	if major == 3 && !utf8.Valid(hdr) {
-		return nil, ckpt.Errorf(path, "version 3.0 header is not valid UTF-8")
+		return nil, c.errorf("version 3.0 header is not valid UTF-8")
 	}
 	h, err := parseHeader(hdr)
 	if errors.Is(err, errObject) {
-		return nil, ckpt.Errorf(path, "%v (structured dtype)", errObject)
+		return nil, c.errorf("%v (structured dtype)", errObject)
 	}
 	if err != nil {
-		return nil, ckpt.Wrap(err, path, "header")
+		return nil, c.wrap(err, "header")
 	}
 	dt, big, err := parseDescr(h.descr)
 	if errors.Is(err, errObject) {
-		return nil, ckpt.Errorf(path, "%v (descr %q)", errObject, h.descr)
+		return nil, c.errorf("%v (descr %q)", errObject, h.descr)
 	}
 	if err != nil {
-		return nil, ckpt.Wrap(err, path, "descr %q", h.descr)
+		return nil, c.wrap(err, "descr %q", h.descr)
 	}
-	name := tensorName(path)
 	want, err := h.shape.Bytes(dt)
 	if err != nil {
-		return nil, ckpt.Wrap(err, path, "tensor %q: shape %s", name, h.shape)
+		return nil, ckpt.Wrap(err, c.path, "tensor %q: shape %s", name, h.shape)
 	}
-	dataOff := start + hlen
-	switch have := size - dataOff; {
-	case have < want:
-		return nil, ckpt.Errorf(path, "tensor %q: %d bytes of data, but %s %s needs %d (truncated?)", name, have, dt, h.shape, want)
-	case have > want:
-		return nil, ckpt.Errorf(path, "tensor %q: %d trailing bytes after the %d bytes %s %s needs", name, have-want, want, dt, h.shape)
-	}
-	return &File{
-		path:      path,
-		ra:        r,
-		entry:     Entry{Name: name, DType: dt, Shape: h.shape, Size: want},
-		dataOff:   dataOff,
-		bigEndian: big && dt.Size() > 1,
-		fortran:   h.fortran,
+	return &Header{
+		Entry:      Entry{Name: name, DType: dt, Shape: h.shape, Size: want},
+		DataOffset: start + hlen,
+		Fortran:    h.fortran && needsTranspose(h.shape),
+		BigEndian:  big && dt.Size() > 1,
 	}, nil
 }
 
@@ -177,7 +225,7 @@ func (f *File) Path() string { return f.path }
 
 // Entries returns the single tensor.
 func (f *File) Entries() []Entry {
-	e := f.entry
+	e := f.h.Entry
 	e.Shape = slices.Clone(e.Shape)
 	return []Entry{e}
 }
@@ -191,19 +239,32 @@ func (f *File) Open(i int) (io.ReadCloser, error) {
 	if i != 0 {
 		return nil, ckpt.Errorf(f.path, "no tensor number %d (an .npy file has one)", i)
 	}
+	e := f.h.Entry
 	if f.closed.Load() {
-		return nil, ckpt.Errorf(f.path, "tensor %q: file is closed", f.entry.Name)
+		return nil, ckpt.Errorf(f.path, "tensor %q: file is closed", e.Name)
 	}
-	e := f.entry
-	src := func() *ckpt.TensorReader { return ckpt.NewTensorReader(f.ra, f.dataOff, e.Size, f.path, e.Name) }
-	es := int64(e.DType.Size())
-	if f.fortran && needsTranspose(e.Shape) {
-		return &convReader{fill: (&fortran{f: f, src: src, es: es}).fill}, nil
+	src := func() *ckpt.TensorReader { return ckpt.NewTensorReader(f.ra, f.h.DataOffset, e.Size, f.path, e.Name) }
+	if !f.h.Fortran && !f.h.BigEndian {
+		return src(), nil
 	}
-	if f.bigEndian {
-		return &convReader{fill: (&swapper{src: src(), es: es, left: e.Size}).fill}, nil
+	return Stream(&f.h, func() (io.ReadCloser, error) { return src(), nil }), nil
+}
+
+// Stream returns a reader of the tensor h describes, little-endian and
+// row-major. open must return a reader of the data as stored, from its
+// first byte, that gives exactly h.Size bytes or an error naming the file
+// and tensor. Stream calls open when the result is first read: once, or,
+// for a Fortran-order array larger than the reordering budget, once per
+// pass over the data, closing each reader before opening the next. Closing
+// the result closes the reader in use.
+func Stream(h *Header, open func() (io.ReadCloser, error)) io.ReadCloser {
+	es := int64(h.DType.Size())
+	if h.Fortran {
+		t := &fortran{e: h.Entry, big: h.BigEndian, open: open, es: es}
+		return &convReader{fill: t.fill, close: t.close}
 	}
-	return src(), nil
+	s := &swapper{open: open, es: es, left: h.Size, swap: h.BigEndian}
+	return &convReader{fill: s.fill, close: s.close}
 }
 
 // Close closes the file.
@@ -234,9 +295,10 @@ func needsTranspose(s tensor.Shape) bool {
 
 // convReader serves bytes produced chunk by chunk by fill.
 type convReader struct {
-	buf  []byte
-	fill func() ([]byte, error) // io.EOF when done
-	err  error
+	buf   []byte
+	fill  func() ([]byte, error) // io.EOF when done
+	close func() error
+	err   error
 }
 
 func (c *convReader) Read(p []byte) (int, error) {
@@ -251,21 +313,30 @@ func (c *convReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (c *convReader) Close() error { return nil }
+func (c *convReader) Close() error { return c.close() }
 
 const chunk = 1 << 20
 
-// swapper byte-swaps C-order big-endian data.
+// swapper streams C-order data, byte-swapping big-endian elements.
 type swapper struct {
-	src  io.Reader
+	open func() (io.ReadCloser, error)
+	src  io.ReadCloser
 	es   int64
 	left int64
+	swap bool
 	buf  []byte
 }
 
 func (s *swapper) fill() ([]byte, error) {
 	if s.left == 0 {
 		return nil, io.EOF
+	}
+	if s.src == nil {
+		src, err := s.open()
+		if err != nil {
+			return nil, err
+		}
+		s.src = src
 	}
 	if s.buf == nil {
 		s.buf = make([]byte, min(s.left, chunk/s.es*s.es))
@@ -275,8 +346,19 @@ func (s *swapper) fill() ([]byte, error) {
 		return nil, err
 	}
 	s.left -= int64(len(b))
-	swap(b, s.es)
+	if s.swap {
+		swap(b, s.es)
+	}
 	return b, nil
+}
+
+func (s *swapper) close() error {
+	if s.src == nil {
+		return nil
+	}
+	src := s.src
+	s.src, s.left = nil, 0
+	return src.Close()
 }
 
 func swap(b []byte, es int64) {
@@ -301,8 +383,10 @@ func swap(b []byte, es int64) {
 // Fortran-order data, which visits elements with the first index fastest
 // while an odometer tracks each element's C-order position.
 type fortran struct {
-	f    *File
-	src  func() *ckpt.TensorReader
+	e    Entry
+	big  bool
+	open func() (io.ReadCloser, error)
+	src  io.ReadCloser // the pass in progress
 	es   int64
 	next int64 // first element of the next window
 	out  []byte
@@ -310,7 +394,7 @@ type fortran struct {
 }
 
 func (t *fortran) fill() ([]byte, error) {
-	e := t.f.entry
+	e := t.e
 	n := e.Size / t.es
 	if t.next >= n {
 		return nil, io.EOF
@@ -331,7 +415,11 @@ func (t *fortran) fill() ([]byte, error) {
 	}
 	idx := make([]int64, rank)
 	var q int64 // C-order index of the current (Fortran-order) element
-	src := t.src()
+	src, err := t.open()
+	if err != nil {
+		return nil, err
+	}
+	t.src = src
 	for left := e.Size; left > 0; {
 		b := t.blk[:min(left, int64(len(t.blk)))]
 		if _, err := io.ReadFull(src, b); err != nil {
@@ -353,11 +441,23 @@ func (t *fortran) fill() ([]byte, error) {
 			}
 		}
 	}
-	if t.f.bigEndian {
+	if err := t.close(); err != nil {
+		return nil, err
+	}
+	if t.big {
 		swap(out, t.es)
 	}
 	t.next = hi
 	return out, nil
+}
+
+func (t *fortran) close() error {
+	if t.src == nil {
+		return nil
+	}
+	src := t.src
+	t.src = nil
+	return src.Close()
 }
 
 // header is the parsed dict.

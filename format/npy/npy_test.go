@@ -433,3 +433,97 @@ json.dump(spec, open(os.path.join(d, "spec.json"), "w"))
 		f.Close()
 	}
 }
+
+// countingSource serves data from its beginning on every open, counting
+// opens and closes.
+type countingSource struct {
+	data          []byte
+	opens, closes int
+}
+
+func (c *countingSource) open() (io.ReadCloser, error) {
+	c.opens++
+	return &countingReader{Reader: bytes.NewReader(c.data), c: c}, nil
+}
+
+type countingReader struct {
+	*bytes.Reader
+	c *countingSource
+}
+
+func (r *countingReader) Close() error { r.c.closes++; return nil }
+
+// ParseHeader reads exactly the header from a stream and names the tensor
+// in its errors; Stream converts byte order and Fortran order from a
+// source it may open several times, closing each.
+func TestParseHeaderAndStream(t *testing.T) {
+	shape := []int{3, 4, 5}
+	c := make([]float32, 60)
+	for i := range c {
+		c[i] = float32(i)
+	}
+	file := npyFile(2, "{'descr': '>f4', 'fortran_order': True, 'shape': (3, 4, 5), }", be32(fortranLayout(shape, c)...))
+	r := bytes.NewReader(file)
+	h, err := ParseHeader(r, int64(len(file)), "a.npz", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Name != "x" || h.DType != tensor.F32 || !h.Shape.Equal(tensor.Shape{3, 4, 5}) || h.Size != 240 ||
+		!h.Fortran || !h.BigEndian || h.DataOffset != int64(len(file))-240 || r.Len() != 240 {
+		t.Fatalf("header %+v, %d bytes left", h, r.Len())
+	}
+	for _, budget := range []int64{64 << 20, 40} { // one pass; six passes
+		fortranBudget = budget
+		src := &countingSource{data: file[h.DataOffset:]}
+		s := Stream(h, src.open)
+		got, err := io.ReadAll(s)
+		s.Close()
+		fortranBudget = 64 << 20
+		if err != nil || !equal(floats(got), c) {
+			t.Errorf("budget %d: %v %v", budget, floats(got), err)
+		}
+		if want := int((240 + budget - 1) / budget); src.opens != want || src.closes != want {
+			t.Errorf("budget %d: %d opens, %d closes, want %d", budget, src.opens, src.closes, want)
+		}
+	}
+	// Byte order only: one open, closed by Close.
+	file = npyFile(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", be32(1, 2))
+	h, err = ParseHeader(bytes.NewReader(file), int64(len(file)), "a.npz", "y")
+	if err != nil || h.Fortran || !h.BigEndian {
+		t.Fatalf("%+v %v", h, err)
+	}
+	src := &countingSource{data: file[h.DataOffset:]}
+	s := Stream(h, src.open)
+	if got, err := io.ReadAll(s); err != nil || !equal(floats(got), []float32{1, 2}) {
+		t.Errorf("swapped: %v %v", floats(got), err)
+	}
+	s.Close()
+	if src.opens != 1 || src.closes != 1 {
+		t.Errorf("%d opens, %d closes", src.opens, src.closes)
+	}
+	// A short source is an error, not a short read.
+	src = &countingSource{data: file[h.DataOffset : h.DataOffset+5]}
+	if _, err := io.ReadAll(Stream(h, src.open)); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("short source: %v", err)
+	}
+
+	for _, tc := range []struct {
+		data []byte
+		size int64
+		want string
+	}{
+		{[]byte("hello"), 5, `vsdb: a.npz: tensor "z": not an .npy file`},
+		{[]byte(magic + "\x01\x00\xff\x00{"), 11, `vsdb: a.npz: tensor "z": header length 255 runs past the end of the stream (11 bytes; truncated?)`},
+		{npyFile(1, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", nil), 200, `vsdb: a.npz: tensor "z": object arrays are refused`},
+		{npyFile(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", nil)[:40], 200, `vsdb: a.npz: tensor "z": read header: unexpected EOF`},
+		{npyFile(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", nil), 200, `vsdb: a.npz: tensor "z": shape [4294967296, 4294967296]: invalid shape`},
+		{[]byte(magic + "\x02\x00"), 8, `vsdb: a.npz: tensor "z": stream is 8 bytes, too short for an .npy header`},
+		{[]byte(magic + "\x02\x00\x01\x00"), 10, `vsdb: a.npz: tensor "z": stream is 10 bytes, too short for an .npy 2.0 header`},
+	} {
+		_, err := ParseHeader(bytes.NewReader(tc.data), tc.size, "a.npz", "z")
+		checkErr(t, err, tc.want)
+		if err != nil && !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("error %q does not start with %q", err, tc.want)
+		}
+	}
+}
