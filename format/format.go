@@ -5,7 +5,9 @@
 // Open detects the format by content first and file name second:
 //
 //   - a folder: model.safetensors.index.json, else its only
-//     *.safetensors.index.json, else its only *.safetensors file;
+//     *.safetensors.index.json, else its only *.safetensors file; with no
+//     safetensors, pytorch_model.bin.index.json, else its only PyTorch
+//     index, else its only .bin/.pt/.pth file;
 //   - *.safetensors.index.json: a sharded safetensors checkpoint;
 //   - safetensors (package format/safetensors), validated like the
 //     reference implementation;
@@ -13,8 +15,12 @@
 //     members, stored or deflated, package format/npz);
 //   - GGUF v2/v3 (magic "GGUF", package format/gguf): F32/F16/BF16 and the
 //     integer types as stored, Q8_0/Q4_0 dequantised to F32;
-//   - PyTorch (zip "PK\x03\x04", raw pickle "\x80", .pt/.pth/.bin/.ckpt)
-//     is refused for now; nothing is ever unpickled;
+//   - PyTorch torch.save files (package format/pytorch): the zip archive
+//     whose first record is a data.pkl, the legacy pickle stream, and by
+//     extension .pt/.pth/.bin/.ckpt/.pkl; their pickles are read by a
+//     restricted machine that constructs only allow-listed globals and
+//     never runs code from the file; *.bin.index.json (and .pt/.pth) is a
+//     sharded PyTorch checkpoint;
 //   - a Git LFS pointer is refused with a hint to run git lfs pull.
 //
 // Readers check every size and offset against the file's size before
@@ -38,6 +44,7 @@ import (
 	"github.com/vsdb/vsdb/format/internal/ckpt"
 	"github.com/vsdb/vsdb/format/npy"
 	"github.com/vsdb/vsdb/format/npz"
+	"github.com/vsdb/vsdb/format/pytorch"
 	"github.com/vsdb/vsdb/format/safetensors"
 )
 
@@ -66,6 +73,8 @@ var (
 	_ Source = (*npy.File)(nil)
 	_ Source = (*npz.File)(nil)
 	_ Source = (*gguf.File)(nil)
+	_ Source = (*pytorch.File)(nil)
+	_ Source = (*pytorch.Sharded)(nil)
 )
 
 // Open opens the checkpoint at path (a file or a folder).
@@ -85,13 +94,13 @@ func Open(path string) (Source, error) {
 	switch {
 	case strings.HasSuffix(lower, ".safetensors.index.json"):
 		return wrap(safetensors.OpenIndex(path))
-	case strings.HasSuffix(lower, ".bin.index.json"), strings.HasSuffix(lower, ".pt.index.json"), strings.HasSuffix(lower, ".pth.index.json"):
-		return nil, errPyTorch(path)
+	case isPyTorchIndex(lower):
+		return wrap(pytorch.OpenIndex(path))
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, ckpt.Errorf(path, "not a regular file")
 	}
-	kind, err := sniff(path)
+	kind, head, err := sniff(path)
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +116,15 @@ func Open(path string) (Source, error) {
 	case ckpt.GGUF:
 		return wrap(gguf.Open(path))
 	case ckpt.Zip:
-		if strings.HasSuffix(lower, ".npz") {
+		if pytorch.Sniff(head) {
+			return wrap(pytorch.Open(path))
+		}
+		if strings.HasSuffix(lower, ".npz") || firstZipMember(head, ".npy") {
 			return wrap(npz.Open(path))
 		}
-		return nil, errPyTorch(path)
+		return wrap(pytorch.Open(path))
 	case ckpt.Pickle:
-		return nil, errPyTorch(path)
+		return wrap(pytorch.Open(path))
 	}
 	// Nothing recognisable in the content: the extension picks the reader
 	// that explains best what is wrong.
@@ -122,7 +134,7 @@ func Open(path string) (Source, error) {
 	case ".npy":
 		return wrap(npy.Open(path))
 	case ".pt", ".pth", ".bin", ".ckpt", ".pkl":
-		return nil, errPyTorch(path)
+		return wrap(pytorch.Open(path))
 	case ".gguf":
 		return wrap(gguf.Open(path))
 	case ".npz":
@@ -131,8 +143,34 @@ func Open(path string) (Source, error) {
 	return nil, ckpt.Errorf(path, "unrecognised checkpoint format (not safetensors, .npy, PyTorch or GGUF)")
 }
 
-func errPyTorch(path string) error {
-	return ckpt.Errorf(path, "PyTorch checkpoints are not supported yet; convert to safetensors")
+// isPyTorchIndex reports whether a lower-case file name is a PyTorch
+// shard index (pytorch_model.bin.index.json and the like).
+func isPyTorchIndex(lower string) bool {
+	for _, ext := range []string{".bin", ".pt", ".pth"} {
+		if strings.HasSuffix(lower, ext+".index.json") {
+			return true
+		}
+	}
+	return false
+}
+
+// isPyTorchFile reports whether a lower-case file name is a PyTorch
+// weights file a model folder may hold.
+func isPyTorchFile(lower string) bool {
+	return strings.HasSuffix(lower, ".bin") || strings.HasSuffix(lower, ".pt") || strings.HasSuffix(lower, ".pth")
+}
+
+// firstZipMember reports whether the zip archive beginning with head has
+// a first record whose name ends with suffix.
+func firstZipMember(head []byte, suffix string) bool {
+	if len(head) < 30 {
+		return false
+	}
+	n := int(head[26]) | int(head[27])<<8
+	if len(head) < 30+n {
+		return false
+	}
+	return strings.HasSuffix(strings.ToLower(string(head[30:30+n])), suffix)
 }
 
 // wrap turns a typed nil into a nil interface.
@@ -143,31 +181,37 @@ func wrap[S Source](s S, err error) (Source, error) {
 	return s, nil
 }
 
-func sniff(path string) (ckpt.Kind, error) {
+// sniffLen is how many leading bytes sniff reads: enough for ckpt.Sniff
+// and for the name of a zip archive's first record.
+const sniffLen = 512
+
+// sniff classifies the file at path and returns its leading bytes.
+func sniff(path string) (ckpt.Kind, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return ckpt.Unknown, ckpt.OSError(err, path, "cannot open")
+		return ckpt.Unknown, nil, ckpt.OSError(err, path, "cannot open")
 	}
 	defer f.Close()
-	head := make([]byte, ckpt.SniffLen)
+	head := make([]byte, max(sniffLen, ckpt.SniffLen))
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return ckpt.Unknown, ckpt.OSError(err, path, "read")
+		return ckpt.Unknown, nil, ckpt.OSError(err, path, "read")
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		return ckpt.Unknown, ckpt.OSError(err, path, "cannot stat")
+		return ckpt.Unknown, nil, ckpt.OSError(err, path, "cannot stat")
 	}
-	return ckpt.Sniff(head[:n], fi.Size()), nil
+	return ckpt.Sniff(head[:min(n, ckpt.SniffLen)], fi.Size()), head[:n], nil
 }
 
-// openDir picks the checkpoint of a folder.
+// openDir picks the checkpoint of a folder: safetensors first (what
+// transformers prefers when a folder holds both), then PyTorch.
 func openDir(dir string) (Source, error) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, ckpt.OSError(err, dir, "cannot list")
 	}
-	var shards, indexes, others []string
+	var shards, indexes, ptShards, ptIndexes, others []string
 	for _, de := range des {
 		name := de.Name()
 		fi, err := os.Stat(filepath.Join(dir, name)) // follows symlinks
@@ -180,26 +224,51 @@ func openDir(dir string) (Source, error) {
 			indexes = append(indexes, name)
 		case strings.HasSuffix(lower, ".safetensors"):
 			shards = append(shards, name)
+		case isPyTorchIndex(lower):
+			ptIndexes = append(ptIndexes, name)
+		case isPyTorchFile(lower):
+			ptShards = append(ptShards, name)
 		default:
 			others = append(others, name)
 		}
 	}
-	switch {
-	case slices.Contains(indexes, "model.safetensors.index.json"):
-		return wrap(safetensors.OpenIndex(filepath.Join(dir, "model.safetensors.index.json")))
-	case len(indexes) == 1:
-		return wrap(safetensors.OpenIndex(filepath.Join(dir, indexes[0])))
-	case len(indexes) > 1:
-		return nil, ckpt.Errorf(dir, "several safetensors indexes and no model.safetensors.index.json (%s): open one of them", list(indexes))
-	case len(shards) == 1:
-		return wrap(safetensors.Open(filepath.Join(dir, shards[0])))
-	case len(shards) > 1:
-		return nil, ckpt.Errorf(dir, "%d *.safetensors files and no model.safetensors.index.json (%s): open one file, or add an index", len(shards), list(shards))
+	if src, err, ok := pickInDir(dir, "safetensors", "model.safetensors.index.json", indexes, shards,
+		func(p string) (Source, error) { return wrap(safetensors.OpenIndex(p)) },
+		func(p string) (Source, error) { return wrap(safetensors.Open(p)) }); ok {
+		return src, err
+	}
+	if src, err, ok := pickInDir(dir, "PyTorch", "pytorch_model.bin.index.json", ptIndexes, ptShards,
+		func(p string) (Source, error) { return wrap(pytorch.OpenIndex(p)) },
+		Open); ok { // content first: a .bin may hold safetensors
+
+		return src, err
 	}
 	if len(others) == 0 {
 		return nil, ckpt.Errorf(dir, "no checkpoint found: the folder holds no files")
 	}
-	return nil, ckpt.Errorf(dir, "no safetensors checkpoint found (found: %s); open a file directly", list(others))
+	return nil, ckpt.Errorf(dir, "no safetensors or PyTorch checkpoint found (found: %s); open a file directly", list(others))
+}
+
+// pickInDir opens the folder's checkpoint of one format: the index named
+// preferred, else the only index, else the only weights file. ok is false
+// when the folder holds neither indexes nor files of the format.
+func pickInDir(dir, kind, preferred string, indexes, files []string, openIndex, openFile func(string) (Source, error)) (_ Source, _ error, ok bool) {
+	switch {
+	case slices.Contains(indexes, preferred):
+		src, err := openIndex(filepath.Join(dir, preferred))
+		return src, err, true
+	case len(indexes) == 1:
+		src, err := openIndex(filepath.Join(dir, indexes[0]))
+		return src, err, true
+	case len(indexes) > 1:
+		return nil, ckpt.Errorf(dir, "several %s indexes and no %s (%s): open one of them", kind, preferred, list(indexes)), true
+	case len(files) == 1:
+		src, err := openFile(filepath.Join(dir, files[0]))
+		return src, err, true
+	case len(files) > 1:
+		return nil, ckpt.Errorf(dir, "%d %s weight files and no %s (%s): open one file, or add an index", len(files), kind, preferred, list(files)), true
+	}
+	return nil, nil, false
 }
 
 // list names up to 8 files.

@@ -155,6 +155,17 @@ func open(path string) (s format.Source, err error) {
 	return format.Open(path)
 }
 
+// ptBytes is a real torch.save archive (23 tensors) kept by package
+// format/pytorch.
+func ptBytes(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("pytorch", "testdata", "views.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func stBytes(t *testing.T, names ...string) []byte {
 	t.Helper()
 	var entries []format.Entry
@@ -185,6 +196,7 @@ func TestDetection(t *testing.T) {
 	gguf := append([]byte("GGUF\x03\x00\x00\x00"), binary.LittleEndian.AppendUint64(nil, 123)...) // '{' at byte 8
 	lfs := []byte("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123\n")
 	pickle := []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02}q\x00(X\x10\x00\x00\x00")
+	pt := ptBytes(t)
 	for _, tc := range []struct {
 		file string
 		data []byte
@@ -196,13 +208,19 @@ func TestDetection(t *testing.T) {
 		{"noext", stBytes(t, "a"), true, ""},
 		{"arr.npy", npy, true, ""},
 		{"arr.data", npy, true, ""},
-		{"model.pt", zipBytes(t, "archive/data.pkl"), false, "PyTorch checkpoints are not supported yet; convert to safetensors"},
-		{"pytorch_model.bin", zipBytes(t, "archive/data.pkl"), false, "PyTorch checkpoints are not supported yet; convert to safetensors"},
+		{"model.pt", zipBytes(t, "archive/data.pkl"), false, "refuses to load global os.system (only tensor data is read; nothing is executed)"},
+		{"pytorch_model.bin", zipBytes(t, "archive/data.pkl"), false, "refuses to load global os.system"},
+		{"model.ckpt", zipBytes(t, "any/inner/name/data.pkl"), false, "refuses to load global os.system"},
+		{"model.zip", zipBytes(t, "notes.txt"), false, "zip archive without a data.pkl record: not a PyTorch checkpoint"},
+		{"model.pt", pt, true, ""},
+		{"model.weights", pt, true, ""}, // content first
+		{"model.npz", pt, true, ""},
 		{"arrays.npz", zipBytes(t, "a.npy"), false, `tensor "a": not an .npy file`},
-		{"legacy.bin", pickle, false, "PyTorch checkpoints are not supported yet"},
-		{"legacy", pickle, false, "PyTorch checkpoints are not supported yet"},
-		{"x.pth", []byte("garbage"), false, "PyTorch checkpoints are not supported yet"},
-		{"x.ckpt", []byte("garbage"), false, "PyTorch checkpoints are not supported yet"},
+		{"legacy.bin", pickle, false, "truncated"},
+		{"legacy", pickle, false, "truncated"},
+		{"x.pth", []byte("garbage"), false, "not a PyTorch checkpoint (neither a zip archive nor a pickle)"},
+		{"x.ckpt", []byte("garbage"), false, "not a PyTorch checkpoint"},
+		{"x.pkl", []byte("(dp0\nS'a'\np1\nI1\ns."), false, "a plain pickle (of a dict), not a torch.save checkpoint"}, // protocol 0
 		{"m.gguf", gguf, false, "header: file ends at byte 16"},
 		{"m.safetensors", gguf, false, "header: file ends at byte 16"}, // content first
 		{"m.gguf", []byte("garbage"), false, "not a GGUF file"},
@@ -212,7 +230,7 @@ func TestDetection(t *testing.T) {
 		{"m.npy", []byte("garbage"), false, "not an .npy file"},
 		{"m.txt", []byte("hello, world"), false, "unrecognised checkpoint format"},
 		{"empty.safetensors", nil, false, "empty file"},
-		{"pytorch_model.bin.index.json", []byte(`{"weight_map":{}}`), false, "PyTorch checkpoints are not supported yet"},
+		{"pytorch_model.bin.index.json", []byte(`{"weight_map":{}}`), false, "weight_map lists no tensors"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), tc.file)
@@ -224,7 +242,11 @@ func TestDetection(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if s.Path() != path || len(s.Entries()) != 1 || s.Metadata() == nil {
+				want := 1
+				if bytes.Equal(tc.data, pt) {
+					want = 23
+				}
+				if s.Path() != path || len(s.Entries()) != want || s.Metadata() == nil {
 					t.Errorf("source %s: %v %v", s.Path(), s.Entries(), s.Metadata())
 				}
 				s.Close()
@@ -292,14 +314,60 @@ func TestFolders(t *testing.T) {
 		}
 		s.Close()
 	})
+	t.Run("pytorch only", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "pytorch_model.bin", ptBytes(t))
+		write(t, dir, "config.json", []byte("{}"))
+		s, err := format.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if s.Path() != filepath.Join(dir, "pytorch_model.bin") || len(s.Entries()) != 23 {
+			t.Errorf("opened %s with %d tensors", s.Path(), len(s.Entries()))
+		}
+	})
+	t.Run("safetensors before pytorch", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "pytorch_model.bin", ptBytes(t))
+		write(t, dir, "model.safetensors", stBytes(t, "a"))
+		s, err := format.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if s.Path() != filepath.Join(dir, "model.safetensors") {
+			t.Errorf("opened %s", s.Path())
+		}
+	})
+	t.Run("pytorch index", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "pytorch_model-00001-of-00001.bin", ptBytes(t))
+		write(t, dir, "pytorch_model.bin", []byte("stale"))
+		var m []string
+		for _, n := range []string{"a", "b", "bf16", "bf16_t", "c", "col", "empty", "expand", "f16", "f64", "i16", "i32", "i64", "i64_step", "i8", "mask", "param", "row", "scalar", "scalar_expand", "slice", "t", "u8"} {
+			m = append(m, fmt.Sprintf("%q:%q", n, "pytorch_model-00001-of-00001.bin"))
+		}
+		write(t, dir, "pytorch_model.bin.index.json", []byte(`{"weight_map":{`+strings.Join(m, ",")+`}}`))
+		s, err := format.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if s.Path() != filepath.Join(dir, "pytorch_model.bin.index.json") || len(s.Entries()) != 23 {
+			t.Errorf("opened %s with %d tensors", s.Path(), len(s.Entries()))
+		}
+	})
 	for _, tc := range []struct {
 		name  string
 		files []string
 		err   string
 	}{
-		{"two shards no index", []string{"a.safetensors", "b.safetensors", "README.md"}, "2 *.safetensors files and no model.safetensors.index.json (a.safetensors, b.safetensors): open one file, or add an index"},
+		{"two shards no index", []string{"a.safetensors", "b.safetensors", "README.md"}, "2 safetensors weight files and no model.safetensors.index.json (a.safetensors, b.safetensors): open one file, or add an index"},
 		{"two indexes", []string{"a.safetensors.index.json", "b.safetensors.index.json"}, "several safetensors indexes"},
-		{"pytorch only", []string{"config.json", "pytorch_model.bin"}, "no safetensors checkpoint found (found: config.json, pytorch_model.bin)"},
+		{"two pytorch files", []string{"config.json", "a.bin", "b.pt"}, "2 PyTorch weight files and no pytorch_model.bin.index.json (a.bin, b.pt)"},
+		{"two pytorch indexes", []string{"a.bin.index.json", "b.pt.index.json"}, "several PyTorch indexes"},
+		{"no weights", []string{"config.json", "README.md"}, "no safetensors or PyTorch checkpoint found (found: README.md, config.json)"},
 		{"many files", []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}, "and 2 more"},
 		{"empty", nil, "no checkpoint found: the folder holds no files"},
 	} {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, vet, the Go tests under the race detector
 # (including the layering test, the kill test and, with numpy and
-# safetensors from .venv, the Python interop tests), the shared bad-input
+# safetensors from .venv, the Python interop tests, and with torch the
+# PyTorch reader's tests), the shared bad-input
 # cases through the real command line, then the Python client's tests
 # against a real `vsdb serve` and the executed quickstart notebook
 # (scripts/pytest.sh installs what they need into .venv).
@@ -9,7 +10,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source scripts/pyenv.sh
+# torch is for the tests only: format/pytorch writes its checkpoints with
+# torch.save and compares what torch holds with what vsdb reads.
+if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
+  echo "installing torch (tests only; requirements-torch.txt) into .venv" >&2
+  "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-torch.txt
+fi
 export VSDB_PYTHON="$PYTHON"
+export VSDB_REQUIRE_TORCH=1
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
