@@ -52,7 +52,7 @@ type deleteCmd struct {
 type shellCmd struct{}
 
 type ingestCmd struct {
-	Path        string  `arg:"" help:"Checkpoint: .safetensors, sharded .safetensors.index.json, .npy, or a model folder."`
+	Path        string  `arg:"" help:"Checkpoint: .safetensors, PyTorch .bin/.pt/.pth (never unpickled as code), .npy, .npz, .gguf, a sharded *.index.json, or a model folder."`
 	As          string  `help:"Model name (default: from the file name)." placeholder:"NAME"`
 	Codec       string  `help:"Codec: lossless (default), raw, f16, bf16, q8, q4 (lossy: float tensors only; the error is recorded per tensor), lowrank (matrices; with --rank or --error-budget), or auto." placeholder:"CODEC"`
 	ErrorBudget float64 `name:"error-budget" help:"With --codec auto or lowrank: the largest relative error a tensor may get (0: lossless only)." placeholder:"E"`
