@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vsdb/vsdb/internal/allocbound"
 )
 
 func floats(n int, seed uint64) []byte {
@@ -85,7 +87,8 @@ func FuzzLosslessDecode(f *testing.F) {
 		if n < 0 || n > 1<<16 {
 			return
 		}
-		_ = Lossless{}.Decode(make([]byte, 4*n), enc, 4)
+		dst := make([]byte, 4*n)
+		allocbound.Check(t, "Lossless.Decode", len(enc), decodeBound(len(enc), len(dst)), func() { _ = Lossless{}.Decode(dst, enc, 4) })
 	})
 }
 
@@ -101,4 +104,11 @@ func TestLosslessFallsBackToRaw(t *testing.T) {
 			t.Errorf("incompressible %d bytes stored in %d, want %d", len(in), len(enc), len(in)+2)
 		}
 	}
+}
+
+// decodeBound is what a decoder may allocate for an encoding of encLen
+// bytes into a caller's buffer of dstLen bytes: tables and scratch of a
+// fixed size, plus a small multiple of either length.
+func decodeBound(encLen, dstLen int) uint64 {
+	return 256<<10 + 8*uint64(encLen) + 2*uint64(dstLen)
 }

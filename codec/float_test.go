@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/vsdb/vsdb/internal/allocbound"
 )
 
 // floatInputs are the value sets every float codec round-trips, at each of
@@ -337,7 +339,9 @@ func FuzzDecodeFloats(f *testing.F) {
 		for _, name := range FloatCodecNames() {
 			c, _ := FloatCodecByName(name)
 			out := make([]float32, n)
-			if err := c.DecodeFloats(out, enc); err != nil {
+			var err error
+			allocbound.Check(t, name+" DecodeFloats", len(enc), decodeBound(len(enc), 4*len(out)), func() { err = c.DecodeFloats(out, enc) })
+			if err != nil {
 				continue
 			}
 			if name == "q8" || name == "q4" {

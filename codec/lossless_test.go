@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vsdb/vsdb/internal/allocbound"
 )
 
 // Special values of each float width, as little-endian bit patterns:
@@ -520,6 +522,7 @@ func FuzzLosslessDecodeWide(f *testing.F) {
 		if n < 0 || n > 1<<16 || (size != 2 && size != 4) {
 			return
 		}
-		_ = Lossless{}.Decode(make([]byte, int(size)*n), enc, int(size))
+		dst := make([]byte, int(size)*n)
+		allocbound.Check(t, "Lossless.Decode", len(enc), decodeBound(len(enc), len(dst)), func() { _ = Lossless{}.Decode(dst, enc, int(size)) })
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/vsdb/vsdb/internal/allocbound"
 )
 
 // decayMatrix returns an m×n matrix with singular values decay^i (i ≥ 0)
@@ -265,7 +267,9 @@ func FuzzDecodeLowRank(f *testing.F) {
 	f.Add([]byte{1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0x3c, 0, 0x3c}, uint8(1), uint8(1))
 	f.Fuzz(func(t *testing.T, enc []byte, m, n uint8) {
 		dst := make([]float32, int(m)*int(n))
-		if err := DecodeLowRank(dst, enc, int(m), int(n)); err != nil {
+		var err error
+		allocbound.Check(t, "DecodeLowRank", len(enc), decodeBound(len(enc), 4*len(dst)), func() { err = DecodeLowRank(dst, enc, int(m), int(n)) })
+		if err != nil {
 			return
 		}
 		for i, v := range dst {

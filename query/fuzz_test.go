@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vsdb/vsdb/internal/allocbound"
 )
 
 // FuzzParse checks that Parse never panics, that every error is a
@@ -20,7 +22,12 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		stmt, err := Parse(src)
+		var (
+			stmt Statement
+			err  error
+		)
+		// Parsing costs a bounded multiple of the statement's length.
+		allocbound.Check(t, "Parse", len(src), 256<<10+4096*uint64(len(src)), func() { stmt, err = Parse(src) })
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vsdb/vsdb/internal/allocbound"
+
 	"github.com/vsdb/vsdb/format/internal/ckpt"
 	"github.com/vsdb/vsdb/tensor"
 )
@@ -499,7 +501,12 @@ func FuzzGGUF(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		g, err := parseBytes(data)
+		var (
+			g   *File
+			err error
+		)
+		// A small input may not cost more than a bounded multiple of its size.
+		allocbound.Check(t, "parse", len(data), 1<<20+64*uint64(len(data)), func() { g, err = parseBytes(data) })
 		if err != nil {
 			if msg := err.Error(); !strings.HasPrefix(msg, "vsdb: "+testPath+": ") || strings.ContainsAny(msg, "\r\n") {
 				t.Fatalf("bad error message %q", msg)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vsdb/vsdb/internal/allocbound"
+
 	"github.com/vsdb/vsdb/format/internal/casedir"
 	"github.com/vsdb/vsdb/tensor"
 )
@@ -351,7 +353,12 @@ func FuzzNpy(f *testing.F) {
 	f.Add(npyFile(3, "{'descr': '>f8', 'fortran_order': True, 'shape': (2, 1, 2), }", make([]byte, 32)))
 	f.Add(npyFile(2, "{'descr': '|b1', 'fortran_order': False, 'shape': (), }", []byte{1}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		nf, err := parseBytes(data)
+		var (
+			nf  *File
+			err error
+		)
+		// A small input may not cost more than a bounded multiple of its size.
+		allocbound.Check(t, "parse", len(data), 1<<20+64*uint64(len(data)), func() { nf, err = parseBytes(data) })
 		if err != nil {
 			if msg := err.Error(); !strings.HasPrefix(msg, "vsdb: dir/arr.npy: ") || strings.ContainsAny(msg, "\r\n") {
 				t.Fatalf("bad error message %q", msg)

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vsdb/vsdb/internal/allocbound"
 	"time"
 
 	"github.com/vsdb/vsdb/format/internal/casedir"
@@ -45,7 +47,12 @@ func FuzzPickle(f *testing.F) {
 				}
 			}()
 		}
-		pf, err := parseBytes(data)
+		var (
+			pf  *File
+			err error
+		)
+		// A small input may not cost more than a bounded multiple of its size.
+		allocbound.Check(t, "parse", len(data), 1<<20+64*uint64(len(data)), func() { pf, err = parseBytes(data) })
 		if err != nil {
 			if msg := err.Error(); !strings.HasPrefix(msg, "vsdb: mem.pt: ") || strings.ContainsAny(msg, "\r\n") {
 				t.Fatalf("bad error message %q", msg)

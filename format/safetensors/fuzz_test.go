@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vsdb/vsdb/internal/allocbound"
+
 	"github.com/vsdb/vsdb/format/internal/casedir"
 )
 
@@ -24,7 +26,12 @@ func FuzzSafetensors(f *testing.F) {
 	f.Add(stFile(`{"__metadata__":{"a":"b"},`+a2+`}`, f32s(1, 2)))
 	f.Add(stFile(`{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[0,3],"data_offsets":[4,4]}}`, f32s(1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := parseBytes(data)
+		var (
+			st  *File
+			err error
+		)
+		// A small input may not cost more than a bounded multiple of its size.
+		allocbound.Check(t, "parse", len(data), 1<<20+64*uint64(len(data)), func() { st, err = parseBytes(data) })
 		if err != nil {
 			if msg := err.Error(); !strings.HasPrefix(msg, "vsdb: mem.safetensors: ") || strings.ContainsAny(msg, "\r\n") {
 				t.Fatalf("bad error message %q", msg)
