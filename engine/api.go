@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"strconv"
+	"strings"
 
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/format/safetensors"
@@ -31,6 +34,10 @@ func (db *DB) Tensor(model, name string) (*tensor.Tensor, error) {
 	defer s.Close()
 	ts, err := s.Tensors(model)
 	if err != nil {
+		var se *modelError
+		if errors.As(err, &se) && se.model == model && !strings.Contains(err.Error(), strconv.Quote(name)) {
+			return nil, inModel(model, fmt.Errorf("tensor %q: %w", name, se.err))
+		}
 		return nil, err
 	}
 	for _, t := range ts {

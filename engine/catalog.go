@@ -65,9 +65,13 @@ func (s *snapshot) Tensors(model string) ([]TensorInfo, error) {
 	}
 	recs, err := s.r.Tensors(m)
 	if err != nil {
-		return nil, err
+		return nil, inModel(model, err)
 	}
-	return s.infos(recs)
+	infos, err := s.infos(recs)
+	if err != nil {
+		return nil, inModel(model, err)
+	}
+	return infos, nil
 }
 
 // Tensor looks a tensor up through its name key.
@@ -89,7 +93,7 @@ func (s *snapshot) Tensor(model, name string) (TensorInfo, bool, error) {
 
 func notFound(model string, err error) error {
 	if err != nil {
-		return err
+		return inModel(model, err)
 	}
 	return fmt.Errorf("vsdb: no model %q", model)
 }

@@ -90,7 +90,8 @@ type modelError struct {
 }
 
 func (e *modelError) Error() string {
-	return fmt.Sprintf("vsdb: model %q: %s", e.model, strings.TrimPrefix(e.err.Error(), "vsdb: "))
+	msg := strings.ReplaceAll(strings.TrimPrefix(e.err.Error(), "vsdb: "), ": vsdb: ", ": ")
+	return fmt.Sprintf("vsdb: model %q: %s", e.model, msg)
 }
 
 func (e *modelError) Unwrap() error { return e.err }

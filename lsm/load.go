@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -80,7 +79,7 @@ func (s *Store) beginLoad(name string, n int) (*Load, error) {
 		return nil, fmt.Errorf("vsdb: begin ingest of %q: %w", name, err)
 	}
 	l.sstPath = filepath.Join(s.dir, "tmp", "load-"+strconv.FormatUint(uint64(l.model), 10)+".sst")
-	f, err := vfs.Default.Create(l.sstPath, vfs.WriteCategoryUnspecified)
+	f, err := s.opts.FS.Create(l.sstPath, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return nil, fmt.Errorf("vsdb: begin ingest of %q: %w", name, err)
 	}
@@ -137,7 +136,7 @@ func (l *Load) Commit(ctx context.Context, m ModelRecord) error {
 			return l.fail(fmt.Errorf("vsdb: ingest of %q: %w", l.name, err))
 		}
 	}
-	os.Remove(l.sstPath)
+	l.s.opts.FS.Remove(l.sstPath)
 	b, err := l.commitBatch(m)
 	if err == nil {
 		err = l.s.applyIndexed(b, pebble.Sync)
@@ -226,7 +225,7 @@ func (l *Load) fail(cause error) error {
 	if l.sst != nil {
 		l.sst.Close()
 	}
-	os.Remove(l.sstPath)
+	l.s.opts.FS.Remove(l.sstPath)
 	b := l.s.db.NewBatch()
 	deleteTensorRange(b, l.first, l.end)
 	b.Delete(keyPending(l.model), nil)

@@ -5,9 +5,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configure a Store. The zero value is usable.
@@ -25,6 +27,10 @@ type Options struct {
 	// Log receives Pebble's error messages. Default: discarded; info
 	// messages (such as "Found 0 WALs") are always discarded.
 	Log io.Writer
+	// FS is the filesystem Pebble and the ingest scratch files go
+	// through. Default vfs.Default (the operating system's). Tests wrap
+	// it to inject I/O errors (pebble/vfs/errorfs).
+	FS vfs.FS
 }
 
 func (o Options) withDefaults() Options {
@@ -40,6 +46,9 @@ func (o Options) withDefaults() Options {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
 	return o
 }
 
@@ -50,6 +59,7 @@ func (o Options) pebbleOptions() *pebble.Options {
 		MemTableSize:       o.MemTableBytes,
 		Merger:             readsMerger,
 		Logger:             quietLogger{o.Log},
+		FS:                 o.FS,
 	}
 	// Chunks are already encoded by vsdb's codecs: block compression would
 	// spend time for nothing.
@@ -69,13 +79,29 @@ func (l quietLogger) Errorf(format string, args ...interface{}) {
 }
 
 // Fatalf is Pebble's report of a state it cannot continue from (on-disk
-// corruption found by a checksum, a broken invariant). Pebble expects the
-// process to stop; vsdb says so in one line and exits with status 70.
+// corruption found by a checksum, a broken invariant, a write to its log
+// that failed). Pebble expects the process to stop; vsdb says so in one
+// line, with what to do, and exits with status 70.
 func (quietLogger) Fatalf(format string, args ...interface{}) {
-	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintln(os.Stderr, fatalMessage(fmt.Sprintf(format, args...)))
+	os.Exit(70)
+}
+
+// fatalMessage is the one line printed for a fatal Pebble error: a full
+// disk and an I/O error leave the store as it was at its last commit, so
+// they say so instead of calling the files damaged.
+func fatalMessage(msg string) string {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
-	fmt.Fprintf(os.Stderr, "vsdb: storage failure: %s (the store's files are damaged: restore them from a copy)\n", msg)
-	os.Exit(70)
+	var hint string
+	switch {
+	case strings.Contains(msg, syscall.ENOSPC.Error()), strings.Contains(msg, syscall.EDQUOT.Error()):
+		hint = "the disk is full: free space and run the command again; what was committed before is kept"
+	case strings.Contains(msg, syscall.EIO.Error()):
+		hint = "the disk reported an I/O error: check it, then run the command again; what was committed before is kept"
+	default:
+		hint = "the store's files are damaged: restore them from a copy"
+	}
+	return fmt.Sprintf("vsdb: storage failure: %s (%s)", msg, hint)
 }

@@ -39,7 +39,7 @@ func (r *Reader) get(key []byte) (val []byte, found bool, err error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("vsdb: read: %w", err)
+		return nil, false, readErr(err)
 	}
 	val = append([]byte(nil), v...)
 	return val, true, closer.Close()
@@ -49,7 +49,7 @@ func (r *Reader) get(key []byte) (val []byte, found bool, err error) {
 func (r *Reader) scan(prefix []byte, fn func(k, v []byte) error) error {
 	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
-		return fmt.Errorf("vsdb: read: %w", err)
+		return readErr(err)
 	}
 	for it.First(); it.Valid(); it.Next() {
 		v, err := it.ValueAndErr()
@@ -61,7 +61,7 @@ func (r *Reader) scan(prefix []byte, fn func(k, v []byte) error) error {
 			return err
 		}
 	}
-	return errors.Join(it.Error(), it.Close())
+	return closeIter(it)
 }
 
 // Models lists committed models by name.
@@ -125,7 +125,7 @@ func (r *Reader) Tensors(m ModelRecord) ([]TensorRecord, error) {
 	}
 	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: KeyTensor(m.FirstTensor), UpperBound: KeyTensor(m.EndTensor)})
 	if err != nil {
-		return nil, fmt.Errorf("vsdb: read: %w", err)
+		return nil, readErr(err)
 	}
 	for it.First(); it.Valid(); it.Next() {
 		v, err := it.ValueAndErr()
@@ -145,8 +145,8 @@ func (r *Reader) Tensors(m ModelRecord) ([]TensorRecord, error) {
 		}
 		out = append(out, t)
 	}
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
-		return nil, fmt.Errorf("vsdb: read: %w", err)
+	if err := closeIter(it); err != nil {
+		return nil, readErr(err)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Order < out[j].Order })
 	return out, nil
@@ -230,7 +230,7 @@ func (r *Reader) ChunkFunc(t *TensorRecord, i int, fn func(enc []byte) error) er
 		return fmt.Errorf("vsdb: tensor %q: chunk %d is missing", t.Name, i)
 	}
 	if err != nil {
-		return fmt.Errorf("vsdb: tensor %q: chunk %d: %w", t.Name, i, err)
+		return fmt.Errorf("vsdb: tensor %q: chunk %d: %w", t.Name, i, readErr(err))
 	}
 	defer closer.Close()
 	if codec.Checksum(v) != t.ChunkCRCs[i] {
@@ -288,13 +288,13 @@ func (r *Reader) ReadsOf(ids []uint32) (map[uint32]Reads, error) {
 	}
 	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: KeyReads(lo), UpperBound: KeyReads(hi + 1)})
 	if err != nil {
-		return nil, fmt.Errorf("vsdb: read: %w", err)
+		return nil, readErr(err)
 	}
 	for it.First(); it.Valid(); it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			it.Close()
-			return nil, fmt.Errorf("vsdb: read: %w", err)
+			return nil, readErr(err)
 		}
 		if rd, ok := decodeReads(v); ok && len(it.Key()) == 5 {
 			out[binary.BigEndian.Uint32(it.Key()[1:])] = rd
@@ -305,5 +305,5 @@ func (r *Reader) ReadsOf(ids []uint32) (map[uint32]Reads, error) {
 			out[id] = rd
 		}
 	}
-	return out, errors.Join(it.Error(), it.Close())
+	return out, closeIter(it)
 }

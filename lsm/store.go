@@ -146,7 +146,7 @@ func (s *Store) recover() error {
 		deleteTensorRange(b, p.FirstTensor, p.EndTensor)
 		b.Delete(append([]byte{}, it.Key()...), nil)
 	}
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
+	if err := closeIter(it); err != nil {
 		return fmt.Errorf("vsdb: recovery: %w", err)
 	}
 	if b.Empty() {
