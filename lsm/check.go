@@ -1,9 +1,14 @@
 package lsm
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/vsdb/vsdb/codec"
 	"github.com/vsdb/vsdb/tensor"
 )
@@ -21,11 +26,10 @@ func (p Problem) String() string {
 // every chunk is present, passes its checksum and decodes to bytes whose
 // checksum matches the record. model "" checks every model.
 func (r *Reader) Check(model string) ([]Problem, error) {
-	models, err := r.Models()
+	models, out, err := r.modelsChecked()
 	if err != nil {
 		return nil, err
 	}
-	var out []Problem
 	seen := roaring.New()
 	for _, m := range models {
 		if model != "" && m.Name != model {
@@ -43,13 +47,115 @@ func (r *Reader) Check(model string) ([]Problem, error) {
 			return nil, err
 		}
 		out = append(out, ps...)
+		ps, err = r.checkOrphanChunks(models)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
 	}
 	return out, nil
 }
 
-func (r *Reader) checkModel(m ModelRecord, seen *roaring.Bitmap) ([]Problem, error) {
+// modelsChecked lists the model records, reporting each that does not
+// decode as a problem instead of stopping.
+func (r *Reader) modelsChecked() ([]ModelRecord, []Problem, error) {
+	var models []ModelRecord
 	var out []Problem
+	err := r.scan([]byte{prefixModel}, func(k, v []byte) error {
+		m, err := decodeModel(string(k[1:]), v)
+		if err != nil {
+			out = append(out, Problem{string(k[1:]), "", strings.TrimPrefix(err.Error(), "vsdb: ")})
+			return nil
+		}
+		models = append(models, m)
+		return nil
+	})
+	return models, out, err
+}
+
+// tensorsChecked returns m's tensor records; when some do not decode, it
+// returns the others and one problem per damaged record.
+func (r *Reader) tensorsChecked(m ModelRecord) ([]TensorRecord, []Problem, error) {
 	tensors, err := r.Tensors(m)
+	var re *readError
+	if err == nil || errors.As(err, &re) {
+		return tensors, nil, err
+	}
+	tensors = tensors[:0]
+	var out []Problem
+	for id := m.FirstTensor; id < m.EndTensor; id++ {
+		v, ok, err := r.get(KeyTensor(id))
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			continue
+		}
+		t, err := r.records.decode(id, v)
+		if err != nil {
+			out = append(out, Problem{m.Name, fmt.Sprintf("(id %d)", id), strings.TrimPrefix(err.Error(), "vsdb: ")})
+			continue
+		}
+		tensors = append(tensors, t)
+	}
+	return tensors, out, nil
+}
+
+// checkOrphanChunks reports stored chunks whose tensor id lies in no
+// model's id range and no unfinished ingest's: data whose records were
+// lost (for instance with a damaged tail of the write-ahead log, which
+// Pebble takes for a torn write). It seeks once per model and per orphan.
+func (r *Reader) checkOrphanChunks(models []ModelRecord) ([]Problem, error) {
+	type span struct{ first, end uint32 }
+	var live []span
+	for _, m := range models {
+		live = append(live, span{m.FirstTensor, m.EndTensor})
+	}
+	err := r.scan([]byte{prefixPending}, func(_, v []byte) error {
+		var p pendingRecord
+		if decodeJSON("pending ingest", v, &p) == nil {
+			live = append(live, span{p.FirstTensor, p.EndTensor})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixChunk}, UpperBound: []byte{prefixChunk + 1}})
+	if err != nil {
+		return nil, readErr(err)
+	}
+	orphans := roaring.New()
+	for valid := it.First(); valid; {
+		k := it.Key()
+		if len(k) != 9 {
+			orphans.Add(1<<32 - 1)
+			valid = it.Next()
+			continue
+		}
+		id := binary.BigEndian.Uint32(k[1:])
+		i := slices.IndexFunc(live, func(s span) bool { return id >= s.first && id < s.end })
+		switch {
+		case i >= 0 && live[i].end == 1<<32-1:
+			valid = false
+		case i >= 0:
+			valid = it.SeekGE(KeyChunk(live[i].end, 0))
+		default:
+			orphans.Add(id)
+			valid = id < 1<<32-1 && it.SeekGE(KeyChunk(id+1, 0))
+		}
+	}
+	if err := closeIter(it); err != nil {
+		return nil, err
+	}
+	if orphans.IsEmpty() {
+		return nil, nil
+	}
+	return []Problem{{"", "", fmt.Sprintf("chunks of %d tensor ids (%d to %d) belong to no model: their records were lost", orphans.GetCardinality(), orphans.Minimum(), orphans.Maximum())}}, nil
+}
+
+func (r *Reader) checkModel(m ModelRecord, seen *roaring.Bitmap) ([]Problem, error) {
+	tensors, out, err := r.tensorsChecked(m)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +210,8 @@ func (r *Reader) checkChunks(t *TensorRecord) string {
 	for i := 0; i < t.Chunks(); i++ {
 		raw := make([]byte, t.ChunkRaw(i))
 		if err := r.DecodeTensorChunk(t, i, raw); err != nil {
-			return err.Error()
+			// The problem names the tensor already.
+			return strings.TrimPrefix(err.Error(), fmt.Sprintf("vsdb: tensor %q: ", t.Name))
 		}
 		crc = codec.UpdateChecksum(crc, raw)
 	}

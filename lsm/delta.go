@@ -1,7 +1,9 @@
 package lsm
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/vsdb/vsdb/tensor"
 )
@@ -40,6 +42,10 @@ func (r *Reader) decodeTensorChunk(t *TensorRecord, i int, raw []byte, depth int
 		decodeErr = r.decodeSub(t, i, raw, enc, dt, depth)
 		return nil
 	})
+	var be *baseError
+	if err == nil && errors.As(decodeErr, &be) {
+		return decodeErr // names the delta already
+	}
 	if err != nil || decodeErr != nil {
 		return firstErr(err, decodeErr, t, i)
 	}
@@ -99,7 +105,7 @@ func (r *Reader) baseChunk(t *TensorRecord, i int, dst []byte, depth int) error 
 	}
 	off := int64(i) * t.ChunkBytes
 	if b.ChunkBytes == t.ChunkBytes {
-		return r.decodeTensorChunk(&b, i, dst, depth+1)
+		return r.inBase(t, &b, r.decodeTensorChunk(&b, i, dst, depth+1))
 	}
 	var buf []byte
 	for len(dst) > 0 {
@@ -113,10 +119,41 @@ func (r *Reader) baseChunk(t *TensorRecord, i int, dst []byte, depth int) error 
 		}
 		buf = buf[:n]
 		if err := r.decodeTensorChunk(&b, j, buf, depth+1); err != nil {
-			return err
+			return r.inBase(t, &b, err)
 		}
 		k := copy(dst, buf[off-int64(j)*b.ChunkBytes:])
 		dst, off = dst[k:], off+int64(k)
 	}
 	return nil
+}
+
+// baseError is a failure to read the base of a delta. It names the base's
+// model and tensor, so that a corrupt base is not taken for a corrupt
+// delta: "tensor "x": in its base, model "b": tensor "x": chunk 1 fails
+// its checksum".
+type baseError struct {
+	tensor, model string
+	err           error
+}
+
+func (e *baseError) Error() string {
+	return fmt.Sprintf("vsdb: tensor %q: in its base, model %s: %s", e.tensor, e.model, strings.TrimPrefix(e.err.Error(), "vsdb: "))
+}
+
+func (e *baseError) Unwrap() error { return e.err }
+
+// inBase wraps err (nil stays nil), from reading b, the base of t.
+func (r *Reader) inBase(t, b *TensorRecord, err error) error {
+	if err == nil {
+		return nil
+	}
+	model := fmt.Sprintf("id %d", b.Model)
+	if ms, merr := r.Models(); merr == nil {
+		for _, m := range ms {
+			if m.ID == b.Model {
+				model = fmt.Sprintf("%q", m.Name)
+			}
+		}
+	}
+	return &baseError{tensor: t.Name, model: model, err: err}
 }

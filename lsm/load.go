@@ -2,7 +2,6 @@ package lsm
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -71,8 +70,8 @@ func (s *Store) beginLoad(name string, n int) (*Load, error) {
 	seq.NextModel++
 	seq.NextTensor = l.end
 	b := s.db.NewBatch()
-	seqBytes, _ := json.Marshal(seq)
-	pend, _ := json.Marshal(pendingRecord{FirstTensor: l.first, EndTensor: l.end})
+	seqBytes := sealRecord(seq)
+	pend := sealRecord(pendingRecord{FirstTensor: l.first, EndTensor: l.end})
 	b.Set(keySeq(), seqBytes, nil)
 	b.Set(keyPending(l.model), pend, nil)
 	if err := s.db.Apply(b, pebble.Sync); err != nil {
@@ -158,7 +157,7 @@ func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 		t := &l.records[i]
 		m.RawBytes += t.RawBytes
 		m.Stored += t.Stored
-		rec, _ := json.Marshal(t)
+		rec := sealRecord(t)
 		b.Set(KeyTensor(t.ID), rec, nil)
 		b.Set(KeyName(l.model, t.Name), u32(nil, t.ID), nil)
 		index.addTensor(t)
@@ -166,7 +165,7 @@ func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 	if err := mergeBitmaps(l.s, b, index, nil); err != nil {
 		return nil, err
 	}
-	rec, _ := json.Marshal(m)
+	rec := sealRecord(m)
 	b.Set(KeyModel(l.name), rec, nil)
 	b.Delete(keyPending(l.model), nil)
 	return b, nil

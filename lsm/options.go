@@ -60,6 +60,14 @@ func (o Options) pebbleOptions() *pebble.Options {
 		Merger:             readsMerger,
 		Logger:             quietLogger{o.Log},
 		FS:                 o.FS,
+		// Pebble's default ends the process on a checksum mismatch in a
+		// file; vsdb lets the read that met it fail instead (naming the
+		// model and tensor), so that a server or an embedding program
+		// goes on serving everything else. The command line turns such an
+		// error into exit status 70 (IsCorruption).
+		EventListener: &pebble.EventListener{DataCorruption: func(info pebble.DataCorruptionInfo) {
+			fmt.Fprintf(o.Log, "vsdb: pebble: on-disk corruption: %s\n", info)
+		}},
 	}
 	// Chunks are already encoded by vsdb's codecs: block compression would
 	// spend time for nothing.
@@ -105,3 +113,7 @@ func fatalMessage(msg string) string {
 	}
 	return fmt.Sprintf("vsdb: storage failure: %s (%s)", msg, hint)
 }
+
+// IsCorruption reports whether err comes from damaged store files (a
+// checksum mismatch Pebble found in one of its own files).
+func IsCorruption(err error) bool { return pebble.IsCorruptionError(err) }

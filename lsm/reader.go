@@ -67,9 +67,9 @@ func (r *Reader) scan(prefix []byte, fn func(k, v []byte) error) error {
 // Models lists committed models by name.
 func (r *Reader) Models() ([]ModelRecord, error) {
 	var out []ModelRecord
-	err := r.scan([]byte{prefixModel}, func(_, v []byte) error {
-		var m ModelRecord
-		if err := decodeJSON("model", v, &m); err != nil {
+	err := r.scan([]byte{prefixModel}, func(k, v []byte) error {
+		m, err := decodeModel(string(k[1:]), v)
+		if err != nil {
 			return err
 		}
 		out = append(out, m)
@@ -85,7 +85,21 @@ func (r *Reader) Model(name string) (ModelRecord, bool, error) {
 	if err != nil || !ok {
 		return m, ok, err
 	}
-	return m, true, decodeJSON("model "+name, v, &m)
+	m, err = decodeModel(name, v)
+	return m, err == nil, err
+}
+
+// decodeModel decodes the record stored under model name and checks it
+// against its key.
+func decodeModel(name string, v []byte) (ModelRecord, error) {
+	var m ModelRecord
+	if err := decodeJSON(fmt.Sprintf("model %q", name), v, &m); err != nil {
+		return m, err
+	}
+	if m.Name != name || m.FirstTensor > m.EndTensor || m.Tensors < 0 || m.Tensors > int(m.EndTensor-m.FirstTensor) {
+		return ModelRecord{}, fmt.Errorf("vsdb: corrupt record of model %q: it says name %q, tensors %d in ids [%d, %d)", name, m.Name, m.Tensors, m.FirstTensor, m.EndTensor)
+	}
+	return m, nil
 }
 
 // Tensor returns a tensor's record by id.
@@ -230,7 +244,7 @@ func (r *Reader) ChunkFunc(t *TensorRecord, i int, fn func(enc []byte) error) er
 		return fmt.Errorf("vsdb: tensor %q: chunk %d is missing", t.Name, i)
 	}
 	if err != nil {
-		return fmt.Errorf("vsdb: tensor %q: chunk %d: %w", t.Name, i, readErr(err))
+		return fmt.Errorf("vsdb: tensor %q: chunk %d: %w", t.Name, i, &readError{err: err, nested: true})
 	}
 	defer closer.Close()
 	if codec.Checksum(v) != t.ChunkCRCs[i] {

@@ -10,12 +10,18 @@ import (
 // readError is a failed read of the store (an I/O error, a damaged
 // file), as the one line every vsdb error is: Pebble's own messages may
 // repeat themselves over several lines.
-type readError struct{ err error }
+type readError struct {
+	err    error
+	nested bool // inside another vsdb message: no "vsdb: " of its own
+}
 
 func (e *readError) Error() string {
 	msg := strings.TrimPrefix(e.err.Error(), "vsdb: ")
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
+	}
+	if e.nested {
+		return "read: " + msg
 	}
 	return "vsdb: read: " + msg
 }
@@ -28,7 +34,7 @@ func readErr(err error) error {
 	if err == nil || errors.As(err, &re) {
 		return err
 	}
-	return &readError{err}
+	return &readError{err: err}
 }
 
 // closeIter closes it and returns the first of its error and the close's.

@@ -1,6 +1,7 @@
 package lsm
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/vsdb/vsdb/codec"
@@ -32,8 +33,11 @@ func (c *recordCache) decode(id uint32, v []byte) (TensorRecord, error) {
 		return e.rec, nil
 	}
 	var t TensorRecord
-	if err := decodeJSON("tensor", v, &t); err != nil {
+	if err := decodeJSON(fmt.Sprintf("tensor %d", id), v, &t); err != nil {
 		return t, err
+	}
+	if err := t.validate(id); err != nil {
+		return TensorRecord{}, err
 	}
 	c.mu.Lock()
 	if c.entries == nil || len(c.entries) >= maxCachedRecords {

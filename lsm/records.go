@@ -1,8 +1,13 @@
 package lsm
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"strings"
+
 	"fmt"
+	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/tensor"
 )
 
 // ModelRecord describes one committed model.
@@ -75,9 +80,87 @@ type pendingRecord struct {
 	EndTensor   uint32 `json:"end_tensor"`
 }
 
+// Records (models, tensors, the id sequence, pending ingests) are stored
+// sealed, so that a flipped byte is found before the record is believed:
+//
+//	+------+----------------------+----------------+
+//	| 0x01 | CRC-32C of the JSON  | JSON document  |
+//	| 1 B  | 4 B, little-endian   | rest           |
+//	+------+----------------------+----------------+
+//
+// Records written before sealing existed (a bare JSON object, first byte
+// '{') are still read; their fields are checked by validate.
+const recordSealed = 0x01
+
+// sealRecord encodes v as a sealed record.
+func sealRecord(v any) []byte {
+	body, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("vsdb: encoding a %T record: %v", v, err)) // only plain structs are sealed
+	}
+	out := make([]byte, 5, 5+len(body))
+	out[0] = recordSealed
+	binary.LittleEndian.PutUint32(out[1:], codec.Checksum(body))
+	return append(out, body...)
+}
+
+// openRecord returns the JSON of a sealed (or older, bare) record.
+func openRecord(b []byte) ([]byte, error) {
+	switch {
+	case len(b) > 0 && b[0] == '{':
+		return b, nil
+	case len(b) >= 5 && b[0] == recordSealed:
+		body := b[5:]
+		if codec.Checksum(body) != binary.LittleEndian.Uint32(b[1:]) {
+			return nil, fmt.Errorf("fails its checksum")
+		}
+		return body, nil
+	case len(b) == 0:
+		return nil, fmt.Errorf("empty")
+	}
+	return nil, fmt.Errorf("unknown record version %#x", b[0])
+}
+
 func decodeJSON(what string, b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	body, err := openRecord(b)
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
 		return fmt.Errorf("vsdb: corrupt %s record: %v", what, err)
+	}
+	return nil
+}
+
+// validate checks what a tensor record says against itself, so that a
+// damaged record (older, unsealed ones carry no checksum) is refused
+// rather than read: a record that passes describes chunks a reader can
+// walk without dividing by zero or reading past its buffers.
+func (t *TensorRecord) validate(id uint32) error {
+	dt, err := tensor.ParseDType(t.DType)
+	var bytes int64
+	if err == nil {
+		bytes, err = tensor.Shape(t.Shape).Bytes(dt)
+	}
+	switch {
+	case t.ID != id:
+		err = fmt.Errorf("holds id %d", t.ID)
+	case err != nil:
+	case bytes != t.RawBytes:
+		err = fmt.Errorf("shape %v of %s is %d bytes, the record says %d", t.Shape, t.DType, bytes, t.RawBytes)
+	case t.ChunkBytes <= 0:
+		err = fmt.Errorf("chunk size %d", t.ChunkBytes)
+	case int64(len(t.ChunkCRCs)) != (t.RawBytes+t.ChunkBytes-1)/t.ChunkBytes:
+		err = fmt.Errorf("%d chunks of %d bytes do not hold %d bytes", len(t.ChunkCRCs), t.ChunkBytes, t.RawBytes)
+	case !KnownCodec(t.Codec):
+		err = fmt.Errorf("unknown codec %q", t.Codec)
+	case (t.Base == nil) != (t.Delta == ""), t.Delta != "" && t.Delta != DeltaXOR && t.Delta != DeltaSub:
+		err = fmt.Errorf("base and delta kind %q disagree", t.Delta)
+	case t.Codec == LowRank && (len(t.ChunkCRCs) != 1 || t.Rank <= 0):
+		err = fmt.Errorf("low-rank tensor with %d chunks, rank %d", len(t.ChunkCRCs), t.Rank)
+	}
+	if err != nil {
+		return fmt.Errorf("vsdb: corrupt record of tensor %d (%q): %v", id, t.Name, strings.TrimPrefix(err.Error(), "vsdb: "))
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vsdb/vsdb/engine"
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/format/safetensors"
+	"github.com/vsdb/vsdb/lsm"
 	"github.com/vsdb/vsdb/query"
 	"github.com/vsdb/vsdb/repl"
 )
@@ -93,6 +94,10 @@ func main() {
 	}
 	if err := run(&c, kctx.Command()); err != nil {
 		repl.PrintError(os.Stderr, err)
+		if lsm.IsCorruption(err) {
+			fmt.Fprintln(os.Stderr, "vsdb: the store's files are damaged: restore them from a copy")
+			os.Exit(70)
+		}
 		os.Exit(1)
 	}
 }
