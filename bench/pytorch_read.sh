@@ -22,7 +22,7 @@ echo "go:      $(go version)"
 echo "torch:   $("$PYTHON" -c 'import torch, sys; print(torch.__version__, "python %d.%d" % sys.version_info[:2])')"
 echo "load:    $(cut -d" " -f1-3 /proc/loadavg) (1, 5, 15 min averages)"
 
-go build -o "$tmp/pytorch_read" ./bench/pytorch_read
+go build -o "$tmp/readall" ./bench/readall
 "$PYTHON" - "$tmp" <<'PY'
 import collections, os, sys, torch
 d = sys.argv[1]
@@ -42,7 +42,7 @@ printf '\n%-8s %-28s %10s %10s\n' layout reader seconds MB/s
 for layout in zip legacy; do
   f="$tmp/$layout.pt"
   cat "$f" >/dev/null  # into the page cache
-  go_json=$("$tmp/pytorch_read" -iters "$ITERS" "$f")
+  go_json=$("$tmp/readall" -iters "$ITERS" "$f")
   py_json=$("$PYTHON" - "$f" "$ITERS" <<'PY'
 import json, os, sys, time, torch
 path, iters = sys.argv[1], int(sys.argv[2])

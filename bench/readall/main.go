@@ -4,8 +4,7 @@
 // memory: format.Open, then each tensor through Open(i) into a freshly
 // allocated buffer of Entries()[i].Size bytes, row-major, best of -iters
 // runs. It prints one JSON line {"seconds", "bytes", "tensors", "mb_per_s"}.
-// Used by bench/ingest_formats.sh; bench/pytorch_read does the same with
-// package format/pytorch only.
+// Used by bench/ingest_formats.sh and bench/pytorch_read.sh.
 package main
 
 import (

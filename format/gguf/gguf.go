@@ -112,26 +112,14 @@ type tinfo struct {
 // Open opens and validates the GGUF file at path. The caller must Close
 // it.
 func Open(path string) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, ckpt.OSError(err, path, "cannot open")
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, ckpt.OSError(err, path, "cannot stat")
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, ckpt.Errorf(path, "not a regular file")
-	}
-	g, err := Parse(f, fi.Size(), path)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	g.closer = f
-	return g, nil
+	return ckpt.OpenRegular(path, "a GGUF file", func(f *os.File, size int64) (*File, error) {
+		g, err := Parse(f, size, path)
+		if err != nil {
+			return nil, err
+		}
+		g.closer = f
+		return g, nil
+	})
 }
 
 // Parse validates a GGUF file held by r (size bytes long); path names it

@@ -449,7 +449,7 @@ func TestOpenFile(t *testing.T) {
 	_, err = Open(filepath.Join(dir, "nope.gguf"))
 	checkErr(t, err, "cannot open")
 	_, err = Open(dir)
-	checkErr(t, err, "not a regular file")
+	checkErr(t, err, "is a directory, not a GGUF file")
 }
 
 func TestSniff(t *testing.T) {

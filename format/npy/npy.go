@@ -65,26 +65,14 @@ type File struct {
 // Open opens and validates the .npy file at path. The tensor is named
 // after the file: its base name without the extension.
 func Open(path string) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, ckpt.OSError(err, path, "cannot open")
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, ckpt.OSError(err, path, "cannot stat")
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, ckpt.Errorf(path, "not a regular file")
-	}
-	nf, err := Parse(f, fi.Size(), path)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	nf.closer = f
-	return nf, nil
+	return ckpt.OpenRegular(path, "an .npy file", func(f *os.File, size int64) (*File, error) {
+		nf, err := Parse(f, size, path)
+		if err != nil {
+			return nil, err
+		}
+		nf.closer = f
+		return nf, nil
+	})
 }
 
 // Parse validates an .npy file held by r (size bytes). path names the

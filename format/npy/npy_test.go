@@ -327,7 +327,7 @@ func TestOpenFile(t *testing.T) {
 	_, err = Open(filepath.Join(dir, "nope.npy"))
 	checkErr(t, err, "cannot open")
 	_, err = Open(dir)
-	checkErr(t, err, "not a regular file")
+	checkErr(t, err, "is a directory, not an .npy file")
 }
 
 func equal(a, b []float32) bool {

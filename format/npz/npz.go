@@ -90,26 +90,14 @@ func (m member) end() int64 { return m.off + int64(m.zf.CompressedSize64) }
 // Open opens and validates the .npz archive at path. The caller must Close
 // it.
 func Open(path string) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, ckpt.OSError(err, path, "cannot open")
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, ckpt.OSError(err, path, "cannot stat")
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, ckpt.Errorf(path, "not a regular file")
-	}
-	z, err := Parse(f, fi.Size(), path)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	z.closer = f
-	return z, nil
+	return ckpt.OpenRegular(path, "an .npz archive", func(f *os.File, size int64) (*File, error) {
+		z, err := Parse(f, size, path)
+		if err != nil {
+			return nil, err
+		}
+		z.closer = f
+		return z, nil
+	})
 }
 
 // Parse validates an .npz archive held by r (size bytes long); path names

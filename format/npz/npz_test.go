@@ -380,7 +380,7 @@ func TestOpenFile(t *testing.T) {
 	_, err = Open(filepath.Join(dir, "nope.npz"))
 	checkErr(t, err, "cannot open")
 	_, err = Open(dir)
-	checkErr(t, err, "not a regular file")
+	checkErr(t, err, "is a directory, not an .npz archive")
 }
 
 // FuzzNPZ: no input panics; errors are one line starting with the path;

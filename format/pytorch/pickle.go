@@ -489,6 +489,28 @@ func (u *unpickler) popMark() ([]any, error) {
 	return items, nil
 }
 
+// memoIndex reads the memo index of a PUT or GET opcode: a decimal line
+// (PUT, GET), one byte (BINPUT, BINGET) or four (LONG_BINPUT, LONG_BINGET).
+func (u *unpickler) memoIndex(op byte) (uint32, error) {
+	switch op {
+	case opBinPut, opBinGet:
+		v, err := u.uint(1)
+		return uint32(v), err
+	case opLongBinPut, opLongBinGet:
+		v, err := u.uint(4)
+		return uint32(v), err
+	}
+	b, err := u.in.line(maxLine)
+	if err != nil {
+		return 0, err
+	}
+	idx, err := strconv.ParseUint(string(b), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("bad memo index %s", trunc(string(b)))
+	}
+	return uint32(idx), nil
+}
+
 func (u *unpickler) memoPut(idx uint32) error {
 	v, err := u.top()
 	if err != nil {
@@ -826,55 +848,23 @@ func (u *unpickler) step(op byte) (bool, error) {
 		return false, u.push(&pySet{items: append([]any{}, items...)})
 
 	// The memo.
-	case opPut:
-		b, err := u.in.line(maxLine)
+	case opPut, opBinPut, opLongBinPut:
+		idx, err := u.memoIndex(op)
 		if err != nil {
 			return false, err
 		}
-		idx, err := strconv.ParseUint(string(b), 10, 32)
-		if err != nil {
-			return false, fmt.Errorf("bad PUT index %s", trunc(string(b)))
-		}
-		return false, u.memoPut(uint32(idx))
-	case opBinPut:
-		v, err := u.uint(1)
-		if err != nil {
-			return false, err
-		}
-		return false, u.memoPut(uint32(v))
-	case opLongBinPut:
-		v, err := u.uint(4)
-		if err != nil {
-			return false, err
-		}
-		return false, u.memoPut(uint32(v))
+		return false, u.memoPut(idx)
 	case opMemoize:
 		if len(u.memo) > math.MaxUint32 {
 			return false, errors.New("memo is full")
 		}
 		return false, u.memoPut(uint32(len(u.memo)))
-	case opGet:
-		b, err := u.in.line(maxLine)
+	case opGet, opBinGet, opLongBinGet:
+		idx, err := u.memoIndex(op)
 		if err != nil {
 			return false, err
 		}
-		idx, err := strconv.ParseUint(string(b), 10, 32)
-		if err != nil {
-			return false, fmt.Errorf("bad GET index %s", trunc(string(b)))
-		}
-		return false, u.memoGet(uint32(idx))
-	case opBinGet:
-		v, err := u.uint(1)
-		if err != nil {
-			return false, err
-		}
-		return false, u.memoGet(uint32(v))
-	case opLongBinGet:
-		v, err := u.uint(4)
-		if err != nil {
-			return false, err
-		}
-		return false, u.memoGet(uint32(v))
+		return false, u.memoGet(idx)
 
 	// Globals and calls: everything goes through the allow-list.
 	case opGlobal:

@@ -57,31 +57,23 @@ type File struct {
 // Open opens and validates the safetensors file at path. The caller must
 // Close it.
 func Open(path string) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, ckpt.OSError(err, path, "cannot open")
-	}
-	st, err := openFile(f, path)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return st, nil
+	return ckpt.OpenRegular(path, "a safetensors file", func(f *os.File, size int64) (*File, error) {
+		return parseFile(f, size, path)
+	})
 }
 
-// openFile validates an already opened file; it does not close f on error.
+// openFile validates an already opened file, which the result then owns;
+// it does not close f on error.
 func openFile(f *os.File, path string) (*File, error) {
-	fi, err := f.Stat()
+	size, err := ckpt.StatRegular(f, path, "a safetensors file")
 	if err != nil {
-		return nil, ckpt.OSError(err, path, "cannot stat")
+		return nil, err
 	}
-	if fi.IsDir() {
-		return nil, ckpt.Errorf(path, "is a directory, not a safetensors file")
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, ckpt.Errorf(path, "not a regular file")
-	}
-	st, err := Parse(f, fi.Size(), path)
+	return parseFile(f, size, path)
+}
+
+func parseFile(f *os.File, size int64, path string) (*File, error) {
+	st, err := Parse(f, size, path)
 	if err != nil {
 		return nil, err
 	}

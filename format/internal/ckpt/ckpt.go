@@ -200,3 +200,39 @@ func (t *TensorReader) Read(p []byte) (int, error) {
 
 // Close implements io.Closer; it does not close the underlying file.
 func (t *TensorReader) Close() error { return nil }
+
+// OpenRegular opens the file at path and hands it, with its size, to
+// parse, whose result then owns it; what names the format in the message
+// for a folder ("a GGUF file"). On any error the file is closed.
+func OpenRegular[T any](path, what string, parse func(f *os.File, size int64) (T, error)) (T, error) {
+	var zero T
+	f, err := os.Open(path)
+	if err != nil {
+		return zero, OSError(err, path, "cannot open")
+	}
+	size, err := StatRegular(f, path, what)
+	var out T
+	if err == nil {
+		out, err = parse(f, size)
+	}
+	if err != nil {
+		f.Close()
+		return zero, err
+	}
+	return out, nil
+}
+
+// StatRegular returns the size of the open file f (named path), which must
+// be a regular file; what names the format in the message for a folder.
+func StatRegular(f *os.File, path, what string) (int64, error) {
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return 0, OSError(err, path, "cannot stat")
+	case fi.IsDir():
+		return 0, Errorf(path, "is a directory, not %s", what)
+	case !fi.Mode().IsRegular():
+		return 0, Errorf(path, "not a regular file")
+	}
+	return fi.Size(), nil
+}
