@@ -39,6 +39,7 @@ func LayerStats(title string, layers []Layer, path string) error {
 		}
 		errs[i] = l.MaxRelError
 	}
+	capInfinite(names, errs)
 	top, err := bars(title+": compression ratio (raw / stored)", "ratio", names, ratios)
 	if err != nil {
 		return err
@@ -71,4 +72,25 @@ func bars(title, ylabel string, names []string, v plotter.Values) (*plot.Plot, e
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
 	return p, nil
+}
+
+// capInfinite draws an infinite error (a lossy delta that cannot give back
+// a zeroed tensor) or a NaN one (a tensor holding NaN) as a bar a tenth
+// taller than the largest finite one (1 if none) and marks its layer's
+// name with the value, since such a bar cannot be drawn.
+func capInfinite(names []string, errs plotter.Values) {
+	top := 0.0
+	for _, e := range errs {
+		if !math.IsInf(e, 0) && !math.IsNaN(e) {
+			top = max(top, e)
+		}
+	}
+	if top == 0 {
+		top = 1 / 1.1
+	}
+	for i, e := range errs {
+		if math.IsInf(e, 0) || math.IsNaN(e) {
+			errs[i], names[i] = 1.1*top, fmt.Sprintf("%s (error %g)", names[i], e)
+		}
+	}
 }

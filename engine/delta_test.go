@@ -3,8 +3,10 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,6 +92,84 @@ func TestDeltasAgainstABase(t *testing.T) {
 			res, _ := db.Query(ctx, "DESCRIBE ft")
 			if !strings.Contains(fmt.Sprint(res.Rows), "[base base]") {
 				t.Errorf("DESCRIBE does not show the base: %v", res.Rows)
+			}
+		})
+	}
+}
+
+// A fine-tune that zeroes a tensor its base holds: a lossy delta cannot
+// give back the zeros, and the error measured against them is +Inf. The
+// ingest stores it and says so (it used to panic encoding the record with
+// the write lock held); "auto" refuses the infinite error and keeps the
+// tensor exact; the record survives a reopen, SHOW TENSORS prints it and
+// its JSON form holds it.
+func TestDeltaOfAZeroedTensor(t *testing.T) {
+	ctx := context.Background()
+	base := lossyModel()
+	zeroed := fineTune(base)
+	zeroed[0].vals = make([]float32, len(zeroed[0].vals))
+	baseFile := writeCheckpoint(t, t.TempDir(), base)
+	ftFile := writeCheckpoint(t, t.TempDir(), zeroed)
+	for _, tc := range []struct {
+		codec  string
+		budget float64
+		rank   int
+		exact  bool
+	}{
+		{codec: "q8"}, {codec: "q4"}, {codec: "f16"}, {codec: "bf16"},
+		{codec: "lowrank", rank: 2},
+		{codec: "auto", budget: 0.05, exact: true},
+		{codec: "lossless", exact: true},
+	} {
+		t.Run(tc.codec, func(t *testing.T) {
+			dir := t.TempDir()
+			db, err := Open(dir, Options{ChunkBytes: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Ingest(ctx, baseFile, IngestOptions{Name: "base"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Ingest(ctx, ftFile, IngestOptions{Name: "ft", Codec: tc.codec, ErrorBudget: tc.budget, Rank: tc.rank, Base: "base"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db, err = Open(dir, Options{ChunkBytes: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			infos, err := db.Tensors("ft")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.Tensor("ft", zeroed[0].name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals, _ := got.Float32s()
+			allZero := !slices.ContainsFunc(vals, func(v float32) bool { return v != 0 })
+			e := infos[0].RelError
+			switch {
+			case tc.exact && (!allZero || e != 0):
+				t.Errorf("%s: zeroed tensor stored with error %g (all zeros back: %v), want exact", tc.codec, e, allZero)
+			case !tc.exact && allZero && e != 0:
+				t.Errorf("%s: zeros given back but error %g recorded", tc.codec, e)
+			case !tc.exact && !allZero && !math.IsInf(e, 1):
+				t.Errorf("%s: zeros not given back but error %g recorded, want +Inf", tc.codec, e)
+			}
+			res, err := db.Query(ctx, "SHOW TENSORS FROM ft")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := json.Marshal(res.JSONRows()); err != nil {
+				t.Errorf("SHOW TENSORS rows do not encode as JSON: %v", err)
+			}
+			if problems, err := db.Check(""); err != nil || len(problems) > 0 {
+				t.Fatalf("CHECK: %v %v", problems, err)
 			}
 		})
 	}

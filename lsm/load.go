@@ -70,8 +70,14 @@ func (s *Store) beginLoad(name string, n int) (*Load, error) {
 	seq.NextModel++
 	seq.NextTensor = l.end
 	b := s.db.NewBatch()
-	seqBytes := sealRecord(seq)
-	pend := sealRecord(pendingRecord{FirstTensor: l.first, EndTensor: l.end})
+	seqBytes, err := sealRecord("the id sequence", seq)
+	if err != nil {
+		return nil, err
+	}
+	pend, err := sealRecord("the pending ingest", pendingRecord{FirstTensor: l.first, EndTensor: l.end})
+	if err != nil {
+		return nil, err
+	}
 	b.Set(keySeq(), seqBytes, nil)
 	b.Set(keyPending(l.model), pend, nil)
 	if err := s.db.Apply(b, pebble.Sync); err != nil {
@@ -125,6 +131,9 @@ func (l *Load) Commit(ctx context.Context, m ModelRecord) error {
 	if err := ctx.Err(); err != nil {
 		return l.fail(fmt.Errorf("vsdb: ingest of %q cancelled", l.name))
 	}
+	if err := l.checkBases(m.Base); err != nil {
+		return l.fail(err)
+	}
 	err := l.sst.Close()
 	l.sst = nil
 	if err != nil {
@@ -147,6 +156,35 @@ func (l *Load) Commit(ctx context.Context, m ModelRecord) error {
 	return nil
 }
 
+// checkBases refuses deltas whose base is gone. The base was read from a
+// snapshot taken before BeginLoad took the write lock, so a DELETE MODEL
+// of it may have committed in between; the deltas would then be stored
+// against nothing, and the model could never be read. Under the write
+// lock, what is checked here stays true until the commit.
+func (l *Load) checkBases(base string) error {
+	r := l.s.Reader()
+	defer r.Close()
+	if base != "" {
+		if _, ok, err := r.Model(base); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("vsdb: ingest of %q: its base model %q was deleted meanwhile", l.name, base)
+		}
+	}
+	for i := range l.records {
+		id := l.records[i].Base
+		if id == nil {
+			continue
+		}
+		if _, ok, err := r.get(KeyTensor(*id)); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("vsdb: ingest of %q: tensor %q is a delta against tensor %d, deleted meanwhile with its model", l.name, l.records[i].Name, *id)
+		}
+	}
+	return nil
+}
+
 func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 	b := l.s.db.NewBatch()
 	m.ID, m.Name, m.Tensors = l.model, l.name, len(l.records)
@@ -157,15 +195,24 @@ func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 		t := &l.records[i]
 		m.RawBytes += t.RawBytes
 		m.Stored += t.Stored
-		rec := sealRecord(t)
+		rec, err := sealRecord(fmt.Sprintf("tensor %q", t.Name), t)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
 		b.Set(KeyTensor(t.ID), rec, nil)
 		b.Set(KeyName(l.model, t.Name), u32(nil, t.ID), nil)
 		index.addTensor(t)
 	}
 	if err := mergeBitmaps(l.s, b, index, nil); err != nil {
+		b.Close()
 		return nil, err
 	}
-	rec := sealRecord(m)
+	rec, err := sealRecord(fmt.Sprintf("model %q", l.name), m)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
 	b.Set(KeyModel(l.name), rec, nil)
 	b.Delete(keyPending(l.model), nil)
 	return b, nil

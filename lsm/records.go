@@ -92,16 +92,17 @@ type pendingRecord struct {
 // '{') are still read; their fields are checked by validate.
 const recordSealed = 0x01
 
-// sealRecord encodes v as a sealed record.
-func sealRecord(v any) []byte {
+// sealRecord encodes v as a sealed record. what names the record in the
+// error (which a value JSON cannot hold would cause).
+func sealRecord(what string, v any) ([]byte, error) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("vsdb: encoding a %T record: %v", v, err)) // only plain structs are sealed
+		return nil, fmt.Errorf("vsdb: encoding the record of %s: %v", what, err)
 	}
 	out := make([]byte, 5, 5+len(body))
 	out[0] = recordSealed
 	binary.LittleEndian.PutUint32(out[1:], codec.Checksum(body))
-	return append(out, body...)
+	return append(out, body...), nil
 }
 
 // openRecord returns the JSON of a sealed (or older, bare) record.

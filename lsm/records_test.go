@@ -1,7 +1,9 @@
 package lsm
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -14,7 +16,10 @@ import (
 func TestRecordSealAndValidate(t *testing.T) {
 	good := TensorRecord{ID: 7, Model: 1, Name: "w", DType: "F32", Shape: []int64{2, 3}, Codec: "lossless",
 		RawBytes: 24, ChunkBytes: 16, ChunkCRCs: []uint32{1, 2}}
-	sealed := sealRecord(good)
+	sealed, err := sealRecord("w", good)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var back TensorRecord
 	if err := decodeJSON("tensor", sealed, &back); err != nil || back.validate(7) != nil || back.Name != "w" {
 		t.Fatalf("round trip: %v %+v", err, back)
@@ -120,5 +125,41 @@ func TestCheckFindsLostAndDamagedRecords(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("damaged records: %s\nwant %s", got, want)
 		}
+	}
+}
+
+// A relative error JSON has no number for (+Inf: a lossy delta that does
+// not reproduce an all-zero tensor) is sealed and read back, and records
+// with an ordinary error keep the JSON number form older records have.
+func TestRecordRelErrorNonFinite(t *testing.T) {
+	for _, e := range []float64{0, 0.25, 1e-300, math.Inf(1), math.NaN()} {
+		rec := TensorRecord{ID: 1, Name: "w", DType: "F32", Shape: []int64{1}, Codec: "q8", RawBytes: 4, ChunkBytes: 4, ChunkCRCs: []uint32{9}, RelError: e}
+		sealed, err := sealRecord("w", rec)
+		if err != nil {
+			t.Fatalf("%g: %v", e, err)
+		}
+		var back TensorRecord
+		if err := decodeJSON("tensor", sealed, &back); err != nil {
+			t.Fatalf("%g: %v", e, err)
+		}
+		if back.RelError != e && !(math.IsNaN(e) && math.IsNaN(back.RelError)) {
+			t.Errorf("rel error %g read back as %g", e, back.RelError)
+		}
+		if back.Name != "w" || back.ChunkCRCs[0] != 9 {
+			t.Errorf("other fields lost: %+v", back)
+		}
+	}
+	old := []byte(`{"id":1,"name":"w","dtype":"F32","shape":[1],"codec":"q8","raw_bytes":4,"chunk_bytes":4,"chunk_crcs":[9],"rel_error":0.5}`)
+	var back TensorRecord
+	if err := decodeJSON("tensor", old, &back); err != nil || back.RelError != 0.5 {
+		t.Fatalf("older record: %v %+v", err, back)
+	}
+	sealed, _ := sealRecord("w", back)
+	if !bytes.Contains(sealed, []byte(`"rel_error":0.5`)) {
+		t.Errorf("finite error not written as a number: %s", sealed[5:])
+	}
+	bad := []byte(`{"id":1,"rel_error":"lots"}`)
+	if err := decodeJSON("tensor", bad, &back); err == nil {
+		t.Error("a relative error that is not a number was read")
 	}
 }

@@ -92,7 +92,7 @@ func humanBytes(n int64) string {
 // WriteJSON prints a result's rows as a JSON array of objects ([] when empty).
 func WriteJSON(w io.Writer, r *engine.Result) error {
 	rows := make([]map[string]any, 0, len(r.Rows))
-	for _, row := range r.Rows {
+	for _, row := range r.JSONRows() {
 		obj := make(map[string]any, len(row))
 		for i, v := range row {
 			obj[r.Columns[i]] = v

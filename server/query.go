@@ -58,7 +58,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	t := table{Columns: res.Columns, Rows: res.Rows}
+	t := table{Columns: res.Columns, Rows: res.JSONRows()}
 	if t.Rows == nil {
 		t.Rows = [][]any{}
 	}
