@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -312,25 +315,37 @@ func TestTimeoutAndDrain(t *testing.T) {
 }
 
 // TestConcurrentReadersAndWriter: 16 clients read while one writer ingests
-// and deletes models; every read succeeds and sees a consistent snapshot
-// (a model is listed with all its tensors or not at all).
+// and deletes models w0..w2, each time from one of three versions of the
+// checkpoint whose values all differ. Every read of a churned model either
+// finds no model (404) or returns tensors that are all, bit for bit, of one
+// version: a statement sees one snapshot, never a model half-written, half
+// deleted or mixed from two ingests. The anchor model m, left alone, always
+// reads exactly; listings show every model with all 5 of its tensors.
 func TestConcurrentReadersAndWriter(t *testing.T) {
 	f := newFixture(t, Options{})
-	f.mustPost("INGEST 'ckpt.safetensors' AS m")
+	var versions []map[string][]byte
+	for v := range 3 {
+		f.writeCheckpoint(fmt.Sprintf("v%d.safetensors", v), float32(10*v))
+		versions = append(versions, maps.Clone(f.want))
+	}
+	f.mustPost("INGEST 'v0.safetensors' AS m")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
+	var reads, churnedFound, writes atomic.Int64
 	errs := make(chan error, 64)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for i := 0; ctx.Err() == nil; i++ {
 			name := fmt.Sprintf("w%d", i%3)
-			for _, stmt := range []string{"INGEST 'ckpt.safetensors' AS " + name, "DELETE MODEL " + name} {
+			ingest := fmt.Sprintf("INGEST 'v%d.safetensors' AS %s", (i/3)%3, name)
+			for _, stmt := range []string{ingest, "DELETE MODEL " + name} {
 				if status, _, b := f.post(stmt); status != 200 {
 					errs <- fmt.Errorf("%s: %d %s", stmt, status, b)
 					return
 				}
+				writes.Add(1)
 			}
 		}
 	}()
@@ -338,30 +353,29 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			for ctx.Err() == nil {
+			for i := 0; ctx.Err() == nil; i++ {
+				model := fmt.Sprintf("w%d", i%3)
+				if i%4 == 3 {
+					model = "m"
+				}
 				var stmt string
 				switch c % 3 {
 				case 0:
 					stmt = "SHOW MODELS"
 				case 1:
-					stmt = "GET m:layers.0.w"
+					stmt = "GET " + model + ":layers.0.w"
 				default:
-					stmt = "FUSE m:layers.0, m:layers.1 WEIGHTS 0.5, 0.5"
+					stmt = fmt.Sprintf("FUSE %s:layers.1, %s:layers.1 WEIGHTS 0.5, 0.5", model, model)
 				}
 				status, _, b := f.post(stmt)
-				if status != 200 {
-					errs <- fmt.Errorf("%s: %d %s", stmt, status, b)
-					return
+				reads.Add(1)
+				err := checkConcurrentRead(stmt, model, status, b, versions)
+				if err == nil && status == 200 && c%3 != 0 && model != "m" {
+					churnedFound.Add(1)
 				}
-				if c%3 == 0 {
-					var tab table
-					json.Unmarshal(b, &tab)
-					for _, row := range tab.Rows {
-						if n := row[1].(float64); n != 5 {
-							errs <- fmt.Errorf("model %v listed with %v tensors", row[0], n)
-							return
-						}
-					}
+				if err != nil {
+					errs <- err
+					return
 				}
 			}
 		}(c)
@@ -371,4 +385,61 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+	t.Logf("16 clients + 1 writer for 2s: %d reads (%d found a churned model), %d writes", reads.Load(), churnedFound.Load(), writes.Load())
+	if churnedFound.Load() == 0 {
+		t.Error("no read ever found a churned model: the test checked nothing")
+	}
+}
+
+// checkConcurrentRead checks one reader's response (see
+// TestConcurrentReadersAndWriter).
+func checkConcurrentRead(stmt, model string, status int, b []byte, versions []map[string][]byte) error {
+	if stmt == "SHOW MODELS" {
+		if status != 200 {
+			return fmt.Errorf("%s: %d %s", stmt, status, b)
+		}
+		var tab table
+		if err := json.Unmarshal(b, &tab); err != nil {
+			return err
+		}
+		for _, row := range tab.Rows {
+			if n := row[1].(float64); n != 5 {
+				return fmt.Errorf("model %v listed with %v tensors", row[0], n)
+			}
+		}
+		return nil
+	}
+	if model != "m" && (status == http.StatusBadRequest || status == http.StatusNotFound) &&
+		bytes.Contains(b, []byte(`no model \"`+model+`\"`)) {
+		return nil // deleted, or not yet ingested
+	}
+	if status != 200 {
+		return fmt.Errorf("%s: %d %s", stmt, status, b)
+	}
+	st, err := safetensors.Parse(bytes.NewReader(b), int64(len(b)), "response")
+	if err != nil {
+		return fmt.Errorf("%s: %v", stmt, err)
+	}
+	match := []bool{true, true, true}
+	for i, e := range st.Entries() {
+		r, _ := st.Open(i)
+		got, _ := io.ReadAll(r)
+		r.Close()
+		name := e.Name
+		if k := strings.LastIndexByte(name, ':'); k >= 0 {
+			name = name[k+1:]
+		}
+		for v := range versions {
+			match[v] = match[v] && bytes.Equal(got, versions[v][name])
+		}
+	}
+	switch {
+	case len(st.Entries()) == 0:
+		return fmt.Errorf("%s: no tensors", stmt)
+	case model == "m" && !match[0]:
+		return fmt.Errorf("%s: the anchor model read other bytes", stmt)
+	case !slices.Contains(match, true):
+		return fmt.Errorf("%s: tensors of no single version (a mixed or torn read)", stmt)
+	}
+	return nil
 }
