@@ -112,3 +112,28 @@ func TestDocsExamples(t *testing.T) {
 		t.Errorf("Parse(%q) = %v, %v; want %q", in, stmt, err, out)
 	}
 }
+
+// TestDocsStatements keeps docs/QUERY.md's statement table identical to
+// StatementTable(), the help the shell prints.
+func TestDocsStatements(t *testing.T) {
+	raw, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	const open, end = "go test ./query -rewrite -->\n", "<!-- end statements -->"
+	i, j := strings.Index(doc, open), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no generated statement table (markers %q ... %q)", docPath, open, end)
+	}
+	i += len(open)
+	if got, want := doc[i:j], StatementTable(); got != want {
+		if *rewrite {
+			if err := os.WriteFile(docPath, []byte(doc[:i]+want+doc[j:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("%s's statement table differs from StatementTable(); run go test ./query -rewrite", docPath)
+	}
+}

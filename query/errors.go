@@ -23,6 +23,10 @@ type Error struct {
 	// SourceLine is the source line holding the offending token, without
 	// its line terminator.
 	SourceLine string
+	// Usage holds the syntax of the statement the error is in (its forms,
+	// from Statements), for a hint under the caret; empty when the
+	// statement itself is unknown.
+	Usage []string
 }
 
 // Error returns "vsdb: LINE:COLUMN: MSG" on one line.

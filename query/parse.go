@@ -21,11 +21,32 @@ func Parse(src string) (Statement, error) {
 	return stmt, nil
 }
 
-// parseTokens runs the grammar and the semantic checks over toks.
+// parseTokens runs the grammar and the semantic checks over toks. Errors
+// past the statement keyword carry the statement's syntax (Error.Usage).
 func parseTokens(src string, toks []lexer.Token) (Statement, *Error) {
 	if err := checkStart(src, toks); err != nil {
 		return nil, err
 	}
+	stmt, err := parseStatement(src, toks)
+	if err != nil {
+		err.Usage = usageFor(leadingWords(toks, 4))
+	}
+	return stmt, err
+}
+
+// leadingWords returns the values of up to n tokens before EOF.
+func leadingWords(toks []lexer.Token, n int) []string {
+	var out []string
+	for _, t := range toks {
+		if t.EOF() || len(out) == n {
+			break
+		}
+		out = append(out, t.Value)
+	}
+	return out
+}
+
+func parseStatement(src string, toks []lexer.Token) (Statement, *Error) {
 	if err := checkNesting(src, toks); err != nil {
 		return nil, err
 	}

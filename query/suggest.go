@@ -93,3 +93,7 @@ func editDistance(a, b string) int {
 	}
 	return d[len(a)][len(b)]
 }
+
+// Keywords returns every keyword of the language, upper case (for a
+// shell's completion).
+func Keywords() []string { return append([]string(nil), allKeywords...) }

@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -101,4 +102,36 @@ func WriteJSON(w io.Writer, r *engine.Result) error {
 	}
 	enc := json.NewEncoder(w)
 	return enc.Encode(rows)
+}
+
+// WriteCSV prints a result as CSV: a header row, then the rows (numbers in
+// full, shapes as [2, 3], null as empty).
+func WriteCSV(w io.Writer, r *engine.Result) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(r.Columns); err != nil {
+		return err
+	}
+	for _, row := range r.JSONRows() {
+		rec := make([]string, len(row))
+		for i, v := range row {
+			rec[i] = csvCell(v)
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func csvCell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case []int64:
+		return cell("", x)
+	}
+	return fmt.Sprint(v)
 }

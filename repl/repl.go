@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/chzyer/readline"
 	"github.com/vsdb/vsdb/engine"
@@ -22,23 +23,20 @@ import (
 
 // Shell runs statements typed by a person against one DB.
 type Shell struct {
-	DB     *engine.DB
-	Out    io.Writer
-	Err    io.Writer
+	DB  *engine.DB
+	Out io.Writer
+	Err io.Writer
+	// failed counts failed statements and dot-commands.
 	failed int
+	// mode is how results print: "table" (the default), "json" or "csv".
+	mode string
+	// timing prints each statement's wall time after its result.
+	timing bool
+	// output, when set by .output, receives results instead of Out.
+	output *os.File
+	// depth is how many .read files are open.
+	depth int
 }
-
-const help = `Statements end with ';' and may span lines:
-  SHOW MODELS;   SHOW LAYERS [OF m];   SHOW TENSORS [FROM m] [WHERE expr];
-  DESCRIBE m;   STATS [m];   DIFF a, b;   GET m:tensor.name;
-  FUSE a, b WEIGHTS 0.5, 0.5 [USING method(k = v, ...)] [BASE m] [WHERE expr] [INTO new_model];
-    methods: linear, task_arithmetic, ties, dare_linear, dare_ties, slerp, model_stock
-  INGEST 'file' [AS m] [BASE b] [CODEC c[(budget = 0.01)]];   EXPORT m TO 'file';
-  COMPRESS m [BASE b] CODEC c INTO m2;   DELETE MODEL m;   CHECK [m];   EXPLAIN [ANALYZE] <statement>;
-  WHERE: layer, param, name, dtype, codec, model, tier = '...'; size, elements, reads < <= > >= ...;
-         LIKE, AND, OR, NOT, ( )
-Meta-commands: .help  .quit (or Ctrl-D)
-`
 
 // HistoryFile is where the shell keeps its history:
 // $XDG_STATE_HOME/vsdb/history, else ~/.local/state/vsdb/history.
@@ -65,11 +63,13 @@ func (s *Shell) Run() error {
 		HistoryFile:     HistoryFile(),
 		InterruptPrompt: "^C",
 		EOFPrompt:       "",
+		AutoComplete:    completer{db: s.DB},
 	})
 	if err != nil {
 		return fmt.Errorf("vsdb: cannot start the shell: %w", err)
 	}
 	defer rl.Close()
+	defer s.closeOutput()
 	fmt.Fprintf(s.Out, "vsdb shell on %s — .help for help, Ctrl-D to quit\n", s.DB.Dir())
 	var pending statementBuffer
 	for {
@@ -82,24 +82,27 @@ func (s *Shell) Run() error {
 		if err != nil { // io.EOF
 			return s.finish(&pending)
 		}
-		if pending.Empty() && strings.HasPrefix(strings.TrimSpace(line), ".") {
-			if s.meta(strings.TrimSpace(line)) {
-				return nil
-			}
-			continue
+		if s.feed(line, &pending) {
+			return nil
 		}
-		stmt, done := pending.Add(line)
-		if !done {
-			if !pending.Empty() {
-				rl.SetPrompt("   ...> ")
-			}
-			continue
-		}
-		rl.SetPrompt("vsdb> ")
-		if !s.Exec(stmt) {
-			s.failed++
+		if pending.Empty() {
+			rl.SetPrompt("vsdb> ")
+		} else {
+			rl.SetPrompt("   ...> ")
 		}
 	}
+}
+
+// feed takes one line: a dot-command (outside a statement) runs at once, a
+// statement runs when its ';' arrives. It reports whether to quit.
+func (s *Shell) feed(line string, pending *statementBuffer) bool {
+	if pending.Empty() && strings.HasPrefix(strings.TrimSpace(line), ".") {
+		return s.meta(strings.TrimSpace(line))
+	}
+	if stmt, done := pending.Add(line); done && !s.Exec(stmt) {
+		s.failed++
+	}
+	return false
 }
 
 // finish ends a session at end of input: an unterminated statement is
@@ -140,19 +143,6 @@ func (p *statementBuffer) Empty() bool { return p.b.Len() == 0 }
 // Reset drops the statement being gathered.
 func (p *statementBuffer) Reset() { p.b.Reset() }
 
-// meta runs a meta-command; it reports whether the shell should exit.
-func (s *Shell) meta(cmd string) bool {
-	switch strings.Fields(cmd)[0] {
-	case ".quit", ".exit":
-		return true
-	case ".help":
-		fmt.Fprint(s.Out, help)
-	default:
-		fmt.Fprintf(s.Err, "vsdb: unknown meta-command %s (try .help)\n", cmd)
-	}
-	return false
-}
-
 // Exec runs one statement, printing its result or its error, and reports
 // whether it succeeded. Ctrl-C cancels the statement, not the shell.
 func (s *Shell) Exec(stmt string) bool {
@@ -161,22 +151,60 @@ func (s *Shell) Exec(stmt string) bool {
 	// A large FUSE leaves its buffers behind: hand them back to the system
 	// while the shell waits for the next statement.
 	defer debug.FreeOSMemory()
+	start := time.Now()
 	res, err := s.DB.Query(ctx, stmt)
+	elapsed := time.Since(start)
 	if err == nil {
-		err = WriteTable(s.Out, res)
+		err = s.write(res)
+	}
+	if s.timing {
+		fmt.Fprintf(s.Err, "time: %s\n", humanDuration(elapsed))
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("vsdb: cancelled by Ctrl-C; the store is unchanged")
+		}
 		PrintError(s.Err, err)
 		return false
 	}
 	return true
 }
 
-// PrintError prints an error; statement errors get the caret picture.
+// write prints a result in the shell's mode, to .output's file if set.
+func (s *Shell) write(res *engine.Result) error {
+	var w io.Writer = s.Out
+	if s.output != nil {
+		w = s.output
+	}
+	switch s.mode {
+	case "json":
+		return WriteJSON(w, res)
+	case "csv":
+		return WriteCSV(w, res)
+	}
+	return WriteTable(w, res)
+}
+
+// humanDuration prints d with three significant digits: 812 µs, 12.3 ms, 4.56 s.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.3g µs", float64(d)/float64(time.Microsecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.3g ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.3g s", d.Seconds())
+}
+
+// PrintError prints an error; statement errors get the caret picture and
+// the syntax of the statement they are in.
 func PrintError(w io.Writer, err error) {
 	fmt.Fprintln(w, err)
 	var qe *query.Error
 	if errors.As(err, &qe) {
 		fmt.Fprintln(w, qe.Caret())
+		for _, u := range qe.Usage {
+			fmt.Fprintln(w, "usage: "+u)
+		}
 	}
 }

@@ -41,7 +41,9 @@ func TestExecPrintsTablesAndCarets(t *testing.T) {
 		t.Errorf("SHOW MODELS printed %q", out.String())
 	}
 	sh.Exec("FUSE a:x, b:y WEIGHT 1, 1;")
-	want := "vsdb: 1:15: unexpected token \"WEIGHT\" (expected \"WEIGHTS\" or \"USING\"; did you mean WEIGHTS?)\nFUSE a:x, b:y WEIGHT 1, 1;\n              ^\n"
+	want := "vsdb: 1:15: unexpected token \"WEIGHT\" (expected \"WEIGHTS\" or \"USING\"; did you mean WEIGHTS?)\nFUSE a:x, b:y WEIGHT 1, 1;\n              ^\n" +
+		"usage: FUSE sel, sel[, ...] WEIGHTS w, w[, ...] [INTO model]\n" +
+		"usage: FUSE sel, sel[, ...] [WEIGHTS w, w[, ...]] USING method [(key = value[, ...])] [BASE model] [WHERE expr] [INTO model]\n"
 	if errs.String() != want {
 		t.Errorf("error output:\n%q\nwant\n%q", errs.String(), want)
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -28,8 +30,8 @@ func bigCheckpoint(t *testing.T, dir string, n int, size int) string {
 	}
 	data := make([]byte, size)
 	r := rand.New(rand.NewPCG(1, 2))
-	for i := range data {
-		data[i] = byte(r.Uint32())
+	for i := 0; i+4 <= size; i += 4 {
+		binary.LittleEndian.PutUint32(data[i:], math.Float32bits(float32(r.NormFloat64())))
 	}
 	path := filepath.Join(dir, "big.safetensors")
 	err := safetensors.WriteFile(path, entries, nil, func(int) (io.ReadCloser, error) {
