@@ -198,13 +198,17 @@ func humanDuration(d time.Duration) string {
 
 // PrintError prints an error; statement errors get the caret picture and
 // the syntax of the statement they are in.
+// On a terminal (and without NO_COLOR) the error is red and the usage dim.
 func PrintError(w io.Writer, err error) {
-	fmt.Fprintln(w, err)
+	color := colorful(w)
+	fmt.Fprintln(w, paint(color, styleError, err.Error()))
 	var qe *query.Error
 	if errors.As(err, &qe) {
-		fmt.Fprintln(w, qe.Caret())
+		src, caret, _ := strings.Cut(qe.Caret(), "\n")
+		fmt.Fprintln(w, src)
+		fmt.Fprintln(w, paint(color, styleError, caret))
 		for _, u := range qe.Usage {
-			fmt.Fprintln(w, "usage: "+u)
+			fmt.Fprintln(w, paint(color, styleHint, "usage: "+u))
 		}
 	}
 }
