@@ -12,6 +12,7 @@
 package engine
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -36,6 +37,10 @@ type Options struct {
 	MustExist bool
 	// Storage tunes Pebble; see lsm.Options.
 	Storage lsm.Options
+	// Logger receives structured logs: every statement (Info, with its
+	// time and row count), opening the store (Debug) and Pebble's errors
+	// (Warn). Default: none.
+	Logger *slog.Logger
 }
 
 // DB is an open vsdb store.
@@ -76,6 +81,10 @@ func Open(dir string, o Options) (*DB, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 256 << 20
 	}
+	if o.Logger != nil && o.Storage.Log == nil {
+		o.Storage.Log = &slogWriter{log: o.Logger}
+	}
+	start := time.Now()
 	s, err := lsm.Open(dir, o.Storage)
 	if err != nil {
 		return nil, err
@@ -85,6 +94,8 @@ func Open(dir string, o Options) (*DB, error) {
 		s.Close()
 		return nil, err
 	}
+	db.logger().Debug("store opened", slog.String("dir", dir), slog.Duration("took", time.Since(start)),
+		slog.Int64("chunk_bytes", o.Storage.ChunkBytes), slog.String("codec", o.Codec))
 	return db, nil
 }
 

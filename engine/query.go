@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/query"
@@ -13,7 +14,9 @@ type Result = planner.Result
 
 // Query parses, plans and runs one statement. Errors in the statement are
 // *query.Error values carrying line and column.
-func (db *DB) Query(ctx context.Context, src string) (*Result, error) {
+// With Options.Logger set, every statement is logged.
+func (db *DB) Query(ctx context.Context, src string) (res *Result, err error) {
+	defer func(start time.Time) { db.logStatement(ctx, src, start, res, err) }(time.Now())
 	stmt, err := query.Parse(src)
 	if err != nil {
 		return nil, err
