@@ -72,7 +72,8 @@ func (db *DB) Export(ctx context.Context, model, path string) error {
 	return db.ExportWith(ctx, model, path, ExportOptions{})
 }
 
-// ExportTo streams a model as safetensors bytes to w.
+// ExportTo streams a model as safetensors bytes to w, reporting progress
+// as ExportWith does.
 func (db *DB) ExportTo(ctx context.Context, model string, w io.Writer) error {
 	s := db.snapshot()
 	defer s.Close()
@@ -81,7 +82,7 @@ func (db *DB) ExportTo(ctx context.Context, model string, w io.Writer) error {
 		return err
 	}
 	delete(meta, ConfigKey)
-	return safetensors.Write(w, entries, meta, open)
+	return safetensors.Write(w, entries, meta, reportWrites(ctx, entries, open))
 }
 
 // exportSource lists a model's tensors for the safetensors writer.

@@ -94,8 +94,7 @@ func Open(dir string, o Options) (*DB, error) {
 		s.Close()
 		return nil, err
 	}
-	db.logger().Debug("store opened", slog.String("dir", dir), slog.Duration("took", time.Since(start)),
-		slog.Int64("chunk_bytes", o.Storage.ChunkBytes), slog.String("codec", o.Codec))
+	db.logger().Debug("store opened", slog.String("dir", dir), slog.Duration("took", time.Since(start)), slog.String("codec", o.Codec))
 	return db, nil
 }
 

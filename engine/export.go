@@ -13,6 +13,7 @@ import (
 
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/format/safetensors"
+	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/tensor"
 )
 
@@ -40,7 +41,9 @@ const DefaultShardSize = 5 << 30
 const ConfigKey = format.ConfigKey
 
 // ExportWith writes a model as one safetensors file, or as a folder of
-// shards (see ExportOptions). Either appears whole or not at all.
+// shards (see ExportOptions). Either appears whole or not at all. The
+// function ctx carries, if any (see planner.WithProgress), gets the tensor
+// bytes written and their total.
 func (db *DB) ExportWith(ctx context.Context, model, path string, o ExportOptions) error {
 	s := db.snapshot()
 	defer s.Close()
@@ -53,6 +56,7 @@ func (db *DB) ExportWith(ctx context.Context, model, path string, o ExportOption
 			return err
 		}
 	}
+	open = reportWrites(ctx, entries, open)
 	folder := o.ShardSize > 0 || strings.HasSuffix(path, "/") || isDir(path)
 	if !folder {
 		delete(meta, ConfigKey)
@@ -198,6 +202,48 @@ func syncDir(dir string) error {
 	defer d.Close()
 	d.Sync()
 	return nil
+}
+
+// reportWrites makes open count the bytes the writer reads through it and
+// report them, with their total, to the function ctx carries (if any).
+func reportWrites(ctx context.Context, entries []format.Entry, open func(int) (io.ReadCloser, error)) func(int) (io.ReadCloser, error) {
+	report := planner.ProgressFrom(ctx)
+	if report == nil {
+		return open
+	}
+	c := &byteCounter{report: report}
+	for _, e := range entries {
+		c.total += e.Size
+	}
+	report(0, c.total)
+	return func(i int) (io.ReadCloser, error) {
+		r, err := open(i)
+		if err != nil {
+			return nil, err
+		}
+		return &countingReader{ReadCloser: r, c: c}, nil
+	}
+}
+
+// byteCounter sums the bytes of one export (read one tensor at a time).
+type byteCounter struct {
+	report      func(done, total int64)
+	done, total int64
+}
+
+// countingReader adds what it reads to a byteCounter.
+type countingReader struct {
+	io.ReadCloser
+	c *byteCounter
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if n > 0 {
+		r.c.done += int64(n)
+		r.c.report(min(r.c.done, r.c.total), r.c.total)
+	}
+	return n, err
 }
 
 // castExport converts float tensors to dt while streaming.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/query"
 	"github.com/vsdb/vsdb/tensor"
 )
@@ -38,7 +39,9 @@ type IngestOptions struct {
 	// Reads add the base back; Base cannot be deleted while this model
 	// exists.
 	Base string
-	// Progress, if set, is called after each tensor with bytes done and total.
+	// Progress, if set, is called with bytes done and total: once before
+	// the first tensor (done 0), then after each tensor. Unset, the
+	// function ctx carries is called, if any (see planner.WithProgress).
 	Progress func(done, total int64)
 }
 
@@ -92,7 +95,11 @@ func (db *DB) ingestSource(ctx context.Context, src format.Source, label string,
 	if err != nil {
 		return ModelInfo{}, err
 	}
-	if err := db.loadEntries(ctx, load, pick, bases, src, entries, o.Progress); err != nil {
+	progress := o.Progress
+	if progress == nil {
+		progress = planner.ProgressFrom(ctx)
+	}
+	if err := db.loadEntries(ctx, load, pick, bases, src, entries, progress); err != nil {
 		return ModelInfo{}, errors.Join(err, load.Abort())
 	}
 	rec := lsm.ModelRecord{Source: label, Metadata: src.Metadata(), Base: o.Base}
@@ -109,6 +116,9 @@ func (db *DB) loadEntries(ctx context.Context, load *lsm.Load, pick *codecPicker
 	var total, done int64
 	for _, e := range entries {
 		total += e.Size
+	}
+	if progress != nil {
+		progress(0, total)
 	}
 	for i, e := range entries {
 		if err := ctx.Err(); err != nil {

@@ -32,8 +32,13 @@ func runFuse(ctx context.Context, n *FuseNode, st Storage) (res *Result, err err
 			}
 		}()
 	}
-	f := &fuser{ctx: ctx, n: n, st: st, w: w, window: max(1, st.ChunkBytes()/4)}
+	f := &fuser{ctx: ctx, n: n, st: st, w: w, window: max(1, st.ChunkBytes()/4), report: ProgressFrom(ctx)}
+	for i := range n.Groups {
+		f.total += outBytes(&n.Groups[i])
+	}
+	f.progress(0)
 	res = table("name", "dtype", "shape", "elements")
+	var end int64 // output bytes of the groups done
 	for i := range n.Groups {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("vsdb: FUSE cancelled")
@@ -43,6 +48,8 @@ func runFuse(ctx context.Context, n *FuseNode, st Storage) (res *Result, err err
 			return nil, err
 		}
 		g := &n.Groups[i]
+		end += outBytes(g)
+		f.progress(end - f.done) // the factored path writes no dense bytes
 		res.add(g.Out.Name, g.Out.DType.String(), shapeList(TensorInfo{Shape: g.Out.Shape}), g.Elems)
 		if t != nil {
 			res.Tensors = append(res.Tensors, t)
@@ -70,6 +77,24 @@ type fuser struct {
 	bufs   [][]float32
 	out    []float32
 	raw    []byte
+	// report, if not nil, gets the output bytes done and total (see
+	// WithProgress).
+	report      func(done, total int64)
+	done, total int64
+}
+
+// progress counts n more output bytes and reports them.
+func (f *fuser) progress(n int64) {
+	if f.report != nil {
+		f.done += n
+		f.report(min(f.done, f.total), f.total)
+	}
+}
+
+// outBytes is the size of group g's output tensor.
+func outBytes(g *FuseGroup) int64 {
+	size, _ := g.Out.Shape.Bytes(g.Out.DType)
+	return size
 }
 
 // group computes output tensor i. Without a writer it returns the tensor.
@@ -128,17 +153,20 @@ type outSink struct {
 func (f *fuser) sink(i int, g *FuseGroup) *outSink {
 	s := &outSink{f: f, i: i, g: g}
 	if f.w == nil {
-		size, _ := g.Out.Shape.Bytes(g.Out.DType)
-		s.keep = make([]byte, 0, size)
+		s.keep = make([]byte, 0, outBytes(g))
 	}
 	return s
 }
 
 func (s *outSink) write(raw []byte) error {
 	if s.f.w != nil {
-		return s.f.w.Write(s.i, raw)
+		if err := s.f.w.Write(s.i, raw); err != nil {
+			return err
+		}
+	} else {
+		s.keep = append(s.keep, raw...)
 	}
-	s.keep = append(s.keep, raw...)
+	s.f.progress(int64(len(raw)))
 	return nil
 }
 

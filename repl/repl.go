@@ -18,6 +18,8 @@ import (
 
 	"github.com/chzyer/readline"
 	"github.com/vsdb/vsdb/engine"
+	"github.com/vsdb/vsdb/internal/progress"
+	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/query"
 )
 
@@ -152,7 +154,9 @@ func (s *Shell) Exec(stmt string) bool {
 	// while the shell waits for the next statement.
 	defer debug.FreeOSMemory()
 	start := time.Now()
+	ctx, done := progress.ForStatement(ctx, s.Err, planner.WithProgress)
 	res, err := s.DB.Query(ctx, stmt)
+	done()
 	elapsed := time.Since(start)
 	if err == nil {
 		err = s.write(res)

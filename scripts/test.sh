@@ -37,5 +37,6 @@ elif [ -n "${CI:-}" ]; then
 else
   echo "skipped: $cases not found"
 fi
+echo "== vsdb plot on the real model"; bash scripts/plots.sh
 echo "== Python client and notebook"
 VSDB_BIN="$root/bin/vsdb" bash scripts/pytest.sh

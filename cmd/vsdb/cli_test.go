@@ -40,3 +40,39 @@ func TestReadCommandsNeedAStore(t *testing.T) {
 		t.Error("a read command created the store")
 	}
 }
+
+// TestVerboseLogs: -v logs each statement as a key=value line on stderr;
+// without it, a successful command writes nothing there.
+func TestVerboseLogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildVsdb(t)
+	store := filepath.Join(t.TempDir(), "store")
+	if out, err := exec.Command(bin, "--db", store, "ingest", bigCheckpoint(t, t.TempDir(), 2, 64), "--as", "m").CombinedOutput(); err != nil {
+		t.Fatalf("ingest: %v %s", err, out)
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  []string
+	}{
+		{nil, nil},
+		{[]string{"-v"}, []string{`level=INFO msg=statement statement="SHOW MODELS"`, "rows=1"}},
+		{[]string{"-vv"}, []string{"level=DEBUG", `msg="store opened"`, `msg=statement`}},
+	} {
+		cmd := exec.Command(bin, append(append([]string{"--db", store}, tc.flags...), "query", "SHOW MODELS")...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v %s", tc.flags, err, stderr.String())
+		}
+		if tc.want == nil && stderr.Len() != 0 {
+			t.Errorf("quiet by default, but stderr has %q", stderr.String())
+		}
+		for _, w := range tc.want {
+			if !bytes.Contains(stderr.Bytes(), []byte(w)) {
+				t.Errorf("%v: stderr %q lacks %q", tc.flags, stderr.String(), w)
+			}
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/vsdb/vsdb/engine"
+	"github.com/vsdb/vsdb/internal/progress"
+	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/tensor"
 )
 
@@ -27,10 +29,13 @@ func runExport(ctx context.Context, db *engine.DB, c *exportCmd) error {
 		}
 		o.DType, _ = tensor.ParseDType(d)
 	}
+	if c.Out == "-" && o != (engine.ExportOptions{}) {
+		return fmt.Errorf("vsdb: --shard-size and --dtype need a file or folder, not standard output")
+	}
+	bar := progress.Start(os.Stderr, "export")
+	defer bar.Done()
+	ctx = planner.WithProgress(ctx, bar.Update)
 	if c.Out == "-" {
-		if o != (engine.ExportOptions{}) {
-			return fmt.Errorf("vsdb: --shard-size and --dtype need a file or folder, not standard output")
-		}
 		return db.ExportTo(ctx, c.Model, os.Stdout)
 	}
 	return db.ExportWith(ctx, c.Model, c.Out, o)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,15 +19,18 @@ import (
 	"github.com/vsdb/vsdb/engine"
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/format/safetensors"
+	"github.com/vsdb/vsdb/internal/progress"
 	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/query"
 	"github.com/vsdb/vsdb/repl"
 )
 
 type cli struct {
-	DB string `name:"db" help:"Store folder (default: $VSDB_DB, else $XDG_DATA_HOME/vsdb, else ~/.local/share/vsdb)." placeholder:"DIR"`
+	DB      string `name:"db" help:"Store folder (default: $VSDB_DB, else $XDG_DATA_HOME/vsdb, else ~/.local/share/vsdb)." placeholder:"DIR"`
+	Verbose int    `short:"v" type:"counter" help:"Log to stderr (log/slog, key=value): -v each statement with its time, -vv also the store's internals."`
 
-	Shell   shellCmd   `cmd:"" default:"1" help:"Open the interactive shell (the default)."`
+	Shell   shellCmd   `cmd:"" default:"1" help:"Open the interactive shell (the default; .help inside). Example: vsdb --db ./store"`
 	Ingest  ingestCmd  `cmd:"" help:"Store a checkpoint as a new model. Example: vsdb ingest model.safetensors --as minilm"`
 	Query   queryCmd   `cmd:"" help:"Run one statement. Example: vsdb query --json \"SHOW MODELS\""`
 	Export  exportCmd  `cmd:"" help:"Write a model to a safetensors file. Example: vsdb export minilm out.safetensors"`
@@ -35,6 +39,7 @@ type cli struct {
 	Reindex reindexCmd `cmd:"" help:"Rebuild every index from the tensor records. Example: vsdb reindex"`
 	Stats   statsCmd   `cmd:"" help:"Sizes, ratios and errors per codec; --plot draws them per layer. Example: vsdb stats minilm --plot minilm.png"`
 	Serve   serveCmd   `cmd:"" help:"Serve the store over HTTP for notebooks and programs (see docs/SERVER.md). Example: vsdb serve --root ~/models"`
+	Plot    plotCmd    `cmd:"" help:"Draw a model as a PNG: layers, diff or hist (see docs/PLOTS.md). Example: vsdb plot layers minilm -o layers.png"`
 }
 
 type statsCmd struct {
@@ -81,7 +86,7 @@ type checkCmd struct {
 func main() {
 	var c cli
 	parser, err := kong.New(&c, kong.Name("vsdb"),
-		kong.Description("vsdb: an embedded database for neural-network parameters."),
+		kong.Description("vsdb: an embedded database for neural-network parameters.\n\nExit status: 0 success, 1 an error (one line on stderr), 2 bad usage, 70 the store's files are damaged or the disk failed under a commit."),
 		kong.Exit(func(code int) { os.Exit(code) }))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vsdb:", err)
@@ -115,7 +120,7 @@ func run(c *cli, command string) error {
 			return nil // nothing to delete
 		}
 	}
-	db, err := engine.Open(dir, engine.Options{MustExist: !create})
+	db, err := engine.Open(dir, engine.Options{MustExist: !create, Logger: newLogger(c.Verbose)})
 	if err != nil {
 		return err
 	}
@@ -131,7 +136,9 @@ func run(c *cli, command string) error {
 func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error {
 	switch command {
 	case "ingest <path>":
-		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec, ErrorBudget: c.Ingest.ErrorBudget, Rank: c.Ingest.Rank, Base: c.Ingest.Base})
+		bar := progress.Start(os.Stderr, "ingest")
+		m, err := db.Ingest(ctx, c.Ingest.Path, engine.IngestOptions{Name: c.Ingest.As, Codec: c.Ingest.Codec, ErrorBudget: c.Ingest.ErrorBudget, Rank: c.Ingest.Rank, Base: c.Ingest.Base, Progress: bar.Update})
+		bar.Done()
 		if err != nil {
 			return err
 		}
@@ -149,6 +156,8 @@ func dispatch(ctx context.Context, c *cli, command string, db *engine.DB) error 
 		return runDelete(db, c.Delete)
 	case "stats", "stats <model>":
 		return runStats(ctx, db, c.Stats)
+	case plotLayersCommand, plotDiffCommand, plotHistCommand:
+		return runPlot(ctx, db, &c.Plot, command)
 	case "reindex":
 		if err := db.RebuildIndexes(); err != nil {
 			return err
@@ -165,7 +174,9 @@ func runQuery(ctx context.Context, db *engine.DB, q *queryCmd) error {
 			return err
 		}
 	}
+	ctx, done := progress.ForStatement(ctx, os.Stderr, planner.WithProgress)
 	res, err := db.Query(ctx, q.Statement)
+	done()
 	if err != nil {
 		return err
 	}
@@ -249,6 +260,19 @@ func runDelete(db *engine.DB, d deleteCmd) error {
 		}
 	}
 	return db.DeleteModel(d.Model)
+}
+
+// newLogger returns the logger -v asks for: none, Info (-v) or Debug (-vv
+// and more), as key=value lines on stderr.
+func newLogger(verbose int) *slog.Logger {
+	if verbose == 0 {
+		return nil
+	}
+	level := slog.LevelInfo
+	if verbose > 1 {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 func human(n int64) string {

@@ -23,9 +23,9 @@ var allowed = map[string][]string{
 	"lsm":      {"codec", "tensor"},
 	"planner":  {"query", "tensor", "kernel", "merge"},
 	"engine":   {"planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge"},
-	"repl":     {"engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge"},
+	"repl":     {"engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "internal"},
 	"server":   {"engine", "planner", "query", "format", "tensor"},
-	"cmd":      {"repl", "server", "engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "chart"},
+	"cmd":      {"repl", "server", "engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "chart", "internal"},
 	"bench":    {"kernel", "tensor", "codec", "format", "engine", "planner", "query", "lsm", "merge", "server"},
 	"internal": {},
 }
