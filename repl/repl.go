@@ -72,6 +72,9 @@ func (s *Shell) Run() error {
 	}
 	defer rl.Close()
 	defer s.closeOutput()
+	// Readline returns the terminal to this mode after each line, so it
+	// holds while statements run, until the shell ends.
+	defer holdKeys(int(os.Stdin.Fd()))()
 	fmt.Fprintf(s.Out, "vsdb shell on %s — .help for help, Ctrl-D to quit\n", s.DB.Dir())
 	var pending statementBuffer
 	for {

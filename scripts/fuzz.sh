@@ -6,7 +6,7 @@
 # regression case that every `go test` run replays.
 #
 #   bash scripts/fuzz.sh                 # 5 minutes per target
-#   FUZZTIME=1h bash scripts/fuzz.sh     # what docs/RELIABILITY.md reports
+#   FUZZTIME=1h bash scripts/fuzz.sh     # longer (RELIABILITY.md reports 10m per target)
 #   PARALLEL=2 bash scripts/fuzz.sh      # workers per target (default 1)
 set -uo pipefail
 cd "$(dirname "$0")/.."
