@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot/vg/vgimg"
 )
@@ -25,8 +26,14 @@ func Writable(path string) error {
 // createTemp creates the temporary file a picture for path is written to,
 // in path's folder so that renaming it into place is atomic.
 func createTemp(path string) (*os.File, error) {
+	if path == "" {
+		return nil, fmt.Errorf("vsdb: no output file given (-o FILE.png)")
+	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("vsdb: cannot write %s: it is a folder", path)
+	}
+	if ext := filepath.Ext(path); !strings.EqualFold(ext, ".png") {
+		return nil, fmt.Errorf("vsdb: %s: pictures are written as PNG; name the file .png", path)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".chart-*.png")
 	if err != nil {

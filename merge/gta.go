@@ -76,6 +76,9 @@ func (g gtaMethod) run(out, base []float32, in [][]float32, p Params) error {
 	var scratch []float64
 	var hist []uint32
 	for i := range in {
+		if p.stopped() {
+			return ErrCancelled
+		}
 		k := &keeps[i]
 		k.scale = 1
 		switch g.sparsify {
@@ -111,6 +114,9 @@ func (g gtaMethod) run(out, base []float32, in [][]float32, p Params) error {
 	sumBuf, mixedBuf, divBuf := buf[:block], buf[block:2*block], buf[2*block:]
 	bad := false
 	for lo := 0; lo < len(out); lo += block {
+		if lo%(stopEvery*block) == 0 && p.stopped() {
+			return ErrCancelled
+		}
 		hi := min(lo+block, len(out))
 		width := hi - lo
 		for i, x := range in {

@@ -6,6 +6,12 @@ package merge
 // [Method.Options] lists, per method, which options are accepted and their
 // defaults.
 type Params struct {
+	// Done, when it closes (a context's Done channel), stops a merge early
+	// with ErrCancelled: methods look at it between inputs and every 64 Ki
+	// elements, so a merge of many large tensors stops within
+	// milliseconds. nil never stops. It is not a mergekit option.
+	Done <-chan struct{}
+
 	// Weights holds one weight per input (not counting the base), already
 	// resolved for the tensor at hand. Required by linear, task_arithmetic,
 	// ties, dare_linear and dare_ties; must be empty for slerp and

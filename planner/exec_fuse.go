@@ -41,7 +41,7 @@ func runFuse(ctx context.Context, n *FuseNode, st Storage) (res *Result, err err
 	var end int64 // output bytes of the groups done
 	for i := range n.Groups {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("vsdb: FUSE cancelled")
+			return nil, errFuseCancelled
 		}
 		t, err := f.group(i)
 		if err != nil {
@@ -90,6 +90,9 @@ func (f *fuser) progress(n int64) {
 		f.report(min(f.done, f.total), f.total)
 	}
 }
+
+// errFuseCancelled is what a FUSE whose context ended returns.
+var errFuseCancelled = errors.New("vsdb: FUSE cancelled")
 
 // outBytes is the size of group g's output tensor.
 func outBytes(g *FuseGroup) int64 {
@@ -181,7 +184,7 @@ func (s *outSink) tensor() *tensor.Tensor {
 func (f *fuser) stream(g *FuseGroup, sink *outSink, window func(off int64, n int) ([]byte, error)) error {
 	for off := int64(0); off < g.Elems; off += f.window {
 		if err := f.ctx.Err(); err != nil {
-			return fmt.Errorf("vsdb: FUSE cancelled")
+			return errFuseCancelled
 		}
 		raw, err := window(off, int(min(f.window, g.Elems-off)))
 		if err != nil {
@@ -300,6 +303,9 @@ func (f *fuser) narrow(g *FuseGroup, out []float32) ([]byte, error) {
 func (f *fuser) whole(g *FuseGroup, readers []TensorReader, sink *outSink) error {
 	all := make([][]float32, len(readers))
 	for k, r := range readers {
+		if f.ctx.Err() != nil {
+			return errFuseCancelled
+		}
 		all[k] = make([]float32, g.Elems)
 		if err := r.ReadFloat32(0, all[k]); err != nil {
 			return err
@@ -315,11 +321,14 @@ func (f *fuser) whole(g *FuseGroup, readers []TensorReader, sink *outSink) error
 	}
 	pr := f.n.Params
 	pr.Weights = g.Weights
+	pr.Done = f.ctx.Done()
 	if hasOption(m, "seed") {
 		pr.Seed = tensorSeed(pr.Seed, g.Out.Name)
 	}
 	out := make([]float32, g.Elems)
-	if err := m.Run(out, base, in, pr); err != nil {
+	if err := m.Run(out, base, in, pr); errors.Is(err, merge.ErrCancelled) {
+		return errFuseCancelled
+	} else if err != nil {
 		return fmt.Errorf("vsdb: %s: %s", g.Out.Name, trimPrefix(err.Error()))
 	}
 	if j := firstNonFinite(out); j >= 0 {

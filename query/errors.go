@@ -23,14 +23,21 @@ type Error struct {
 	// SourceLine is the source line holding the offending token, without
 	// its line terminator.
 	SourceLine string
+	// File, when set, names the file the statement came from (a script
+	// run by the shell); Line then counts from the file's start.
+	File string
 	// Usage holds the syntax of the statement the error is in (its forms,
 	// from Statements), for a hint under the caret; empty when the
 	// statement itself is unknown.
 	Usage []string
 }
 
-// Error returns "vsdb: LINE:COLUMN: MSG" on one line.
+// Error returns "vsdb: LINE:COLUMN: MSG" (or "vsdb: FILE:LINE:COLUMN:
+// MSG") on one line.
 func (e *Error) Error() string {
+	if e.File != "" {
+		return fmt.Sprintf("vsdb: %s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	}
 	return fmt.Sprintf("vsdb: %d:%d: %s", e.Line, e.Column, e.Msg)
 }
 

@@ -22,10 +22,10 @@ type StatementHelp struct {
 
 var statementHelp = []StatementHelp{
 	{"FUSE", "FUSE sel, sel[, ...] WEIGHTS w, w[, ...] [INTO model]",
-		"Weighted sum of the selected tensors (or whole models): `w1*sel1 + w2*sel2 + ...`. Optionally stored as model `model`.",
+		"Weighted sum of the selected tensors (or whole models), `w1*sel1 + w2*sel2 + …`; with `INTO model`, stored as a new model.",
 		"FUSE a:encoder.layer.3, b:encoder.layer.3 WEIGHTS 0.5, 0.5"},
 	{"FUSE", "FUSE sel, sel[, ...] [WEIGHTS w, w[, ...]] USING method [(key = value[, ...])] [BASE model] [WHERE expr] [INTO model]",
-		"Merge with a named method (mergekit's `linear`, `task_arithmetic`, `ties`, `dare_linear`, `dare_ties`, `slerp`, `model_stock`, ...); see [FUSE methods](#fuse-methods-options-and-gradients).",
+		"Merge with a named method (mergekit's `linear`, `task_arithmetic`, `ties`, `dare_linear`, `dare_ties`, `slerp`, `model_stock`, ...); see [FUSE methods in docs/QUERY.md](#fuse-methods-options-and-gradients).",
 		"FUSE ft1, ft2 WEIGHTS 0.5, 0.5 USING ties (density = 0.5) BASE base INTO merged"},
 	{"SHOW MODELS", "SHOW MODELS", "List models.", "SHOW MODELS"},
 	{"SHOW LAYERS", "SHOW LAYERS [OF model]", "List layers, of one model or of all.", "SHOW LAYERS OF bert"},

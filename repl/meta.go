@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vsdb/vsdb/query"
 )
@@ -142,14 +145,21 @@ func (s *Shell) closeOutput() error {
 	return nil
 }
 
-// maxReadDepth bounds .read files that read each other.
+// maxReadDepth bounds how many .read files may be open at once.
 const maxReadDepth = 16
 
 func (s *Shell) metaRead(args []string) (bool, error) {
 	if len(args) != 1 {
 		return false, fmt.Errorf("vsdb: usage: .read FILE")
 	}
-	if s.depth >= maxReadDepth {
+	abs, err := filepath.Abs(args[0])
+	if err != nil {
+		return false, fmt.Errorf("vsdb: .read %s: %v", args[0], err)
+	}
+	if slices.Contains(s.reading, abs) {
+		return false, fmt.Errorf("vsdb: .read %s: that file is being read already (a file that reads itself); nothing of it ran again", args[0])
+	}
+	if len(s.reading) >= maxReadDepth {
 		return false, fmt.Errorf("vsdb: .read %s: files read each other more than %d deep", args[0], maxReadDepth)
 	}
 	f, err := os.Open(args[0])
@@ -157,26 +167,33 @@ func (s *Shell) metaRead(args []string) (bool, error) {
 		return false, fmt.Errorf("vsdb: .read: %v", err)
 	}
 	defer f.Close()
-	s.depth++
-	defer func() { s.depth-- }()
+	s.reading = append(s.reading, abs)
+	defer func(source string) { s.reading, s.source = s.reading[:len(s.reading)-1], source }(s.source)
+	s.source = args[0]
 	return s.runLines(f, args[0])
 }
 
-// runLines runs the statements and dot-commands read from r, as typed.
+// runLines runs the statements and dot-commands read from r, as typed. It
+// stops at the first line that is not text (a NUL byte or invalid UTF-8:
+// a binary file given by mistake) before running anything of that line.
 func (s *Shell) runLines(r io.Reader, name string) (bool, error) {
 	var pending statementBuffer
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		if quit := s.feed(sc.Text(), &pending); quit {
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.IndexByte(line, 0) >= 0 || !utf8.ValidString(line) {
+			return false, fmt.Errorf("vsdb: %s:%d: not text (a NUL byte or invalid UTF-8): statements only", name, n)
+		}
+		if quit := s.feed(line, &pending); quit {
 			return true, nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return false, fmt.Errorf("vsdb: .read %s: %v", name, err)
+		return false, fmt.Errorf("vsdb: %s: %v", name, err)
 	}
 	if !pending.Empty() {
-		return false, fmt.Errorf("vsdb: .read %s: the last statement does not end with ';' and was not run", name)
+		return false, fmt.Errorf("vsdb: %s: the last statement does not end with ';' and was not run", name)
 	}
 	return false, nil
 }

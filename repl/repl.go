@@ -23,6 +23,10 @@ import (
 	"github.com/vsdb/vsdb/query"
 )
 
+// ErrInterrupted is what a statement stopped by Ctrl-C reports, in the
+// shell and on the command line (which then exits with status 130).
+var ErrInterrupted = errors.New("vsdb: cancelled by Ctrl-C; the store is unchanged")
+
 // Shell runs statements typed by a person against one DB.
 type Shell struct {
 	DB  *engine.DB
@@ -36,8 +40,11 @@ type Shell struct {
 	timing bool
 	// output, when set by .output, receives results instead of Out.
 	output *os.File
-	// depth is how many .read files are open.
-	depth int
+	// reading holds the .read files open now (absolute paths), in order.
+	reading []string
+	// source names the input statements come from when it is not the
+	// terminal: a .read file, or "stdin".
+	source string
 }
 
 // HistoryFile is where the shell keeps its history:
@@ -58,8 +65,18 @@ func HistoryFile() string {
 	return filepath.Join(dir, "history")
 }
 
-// Run reads statements until EOF or .quit.
+// Run reads statements until EOF or .quit: from the terminal with line
+// editing, or, when standard input is a file or pipe, as .read would.
 func (s *Shell) Run() error {
+	if !readline.DefaultIsTerminal() {
+		defer s.closeOutput()
+		s.source = "stdin"
+		if _, err := s.runLines(os.Stdin, "stdin"); err != nil {
+			fmt.Fprintln(s.Err, err)
+			s.failed++
+		}
+		return s.finish(&statementBuffer{})
+	}
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:          "vsdb> ",
 		HistoryFile:     HistoryFile(),
@@ -98,14 +115,17 @@ func (s *Shell) Run() error {
 	}
 }
 
-// feed takes one line: a dot-command (outside a statement) runs at once, a
-// statement runs when its ';' arrives. It reports whether to quit.
+// feed takes one line: a dot-command (outside a statement) runs at once,
+// each statement when its ';' arrives. It reports whether to quit.
 func (s *Shell) feed(line string, pending *statementBuffer) bool {
 	if pending.Empty() && strings.HasPrefix(strings.TrimSpace(line), ".") {
+		pending.lines++ // a dot-command is a line of the input too
 		return s.meta(strings.TrimSpace(line))
 	}
-	if stmt, done := pending.Add(line); done && !s.Exec(stmt) {
-		s.failed++
+	for _, st := range pending.Add(line) {
+		if !s.exec(st) {
+			s.failed++
+		}
 	}
 	return false
 }
@@ -124,33 +144,16 @@ func (s *Shell) finish(pending *statementBuffer) error {
 	return nil
 }
 
-// statementBuffer gathers lines until a statement ends with ';'.
-type statementBuffer struct{ b strings.Builder }
-
-// Add appends a line; it returns the whole statement once it ends with ';'.
-func (p *statementBuffer) Add(line string) (string, bool) {
-	p.b.WriteString(line + "\n")
-	stmt := strings.TrimSpace(p.b.String())
-	if stmt == "" {
-		p.b.Reset()
-		return "", false
-	}
-	if !strings.HasSuffix(stmt, ";") {
-		return "", false
-	}
-	p.b.Reset()
-	return stmt, true
-}
-
-// Empty reports whether no statement is being gathered.
-func (p *statementBuffer) Empty() bool { return p.b.Len() == 0 }
-
-// Reset drops the statement being gathered.
-func (p *statementBuffer) Reset() { p.b.Reset() }
-
 // Exec runs one statement, printing its result or its error, and reports
 // whether it succeeded. Ctrl-C cancels the statement, not the shell.
 func (s *Shell) Exec(stmt string) bool {
+	return s.exec(statement{text: stmt, line: 1})
+}
+
+// exec runs st; errors in a statement read from a file (or piped in) name
+// the file and count lines from its start.
+func (s *Shell) exec(st statement) bool {
+	stmt := st.text
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	// A large FUSE leaves its buffers behind: hand them back to the system
@@ -169,7 +172,13 @@ func (s *Shell) Exec(stmt string) bool {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			err = fmt.Errorf("vsdb: cancelled by Ctrl-C; the store is unchanged")
+			err = ErrInterrupted
+		}
+		var qe *query.Error
+		if s.source != "" && errors.As(err, &qe) {
+			at := *qe
+			at.File, at.Line = s.source, qe.Line+st.line-1
+			err = &at
 		}
 		PrintError(s.Err, err)
 		return false
@@ -192,6 +201,18 @@ func (s *Shell) write(res *engine.Result) error {
 	return WriteTable(w, res)
 }
 
+// printableLine shows a source line with every control character but tab
+// as '?', so that a stray escape code cannot rewrite the terminal and the
+// caret below stays aligned.
+func printableLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r < ' ' && r != '\t') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
 // humanDuration prints d with three significant digits: 812 µs, 12.3 ms, 4.56 s.
 func humanDuration(d time.Duration) string {
 	switch {
@@ -212,7 +233,7 @@ func PrintError(w io.Writer, err error) {
 	var qe *query.Error
 	if errors.As(err, &qe) {
 		src, caret, _ := strings.Cut(qe.Caret(), "\n")
-		fmt.Fprintln(w, src)
+		fmt.Fprintln(w, printableLine(src))
 		fmt.Fprintln(w, paint(color, styleError, caret))
 		for _, u := range qe.Usage {
 			fmt.Fprintln(w, paint(color, styleHint, "usage: "+u))

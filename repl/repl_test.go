@@ -3,6 +3,7 @@ package repl
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,16 +11,26 @@ import (
 )
 
 func TestStatementBuffer(t *testing.T) {
-	var p statementBuffer
-	if _, done := p.Add("   "); done || !p.Empty() {
-		t.Fatal("blank line started a statement")
-	}
-	if _, done := p.Add("FUSE a:x,"); done {
-		t.Fatal("statement ended without ';'")
-	}
-	stmt, done := p.Add("  b:x WEIGHTS 1, 1;")
-	if !done || stmt != "FUSE a:x,\n  b:x WEIGHTS 1, 1;" || !p.Empty() {
-		t.Fatalf("got %q, %v", stmt, done)
+	for _, tc := range []struct {
+		lines []string
+		want  []statement
+		empty bool
+	}{
+		{[]string{"   "}, nil, true},
+		{[]string{"FUSE a:x,", "  b:x WEIGHTS 1, 1;"}, []statement{{"FUSE a:x,\n  b:x WEIGHTS 1, 1;", 1}}, true},
+		{[]string{"SHOW MODELS; DESCRIBE m;", "STATS"}, []statement{{"SHOW MODELS;", 1}, {"DESCRIBE m;", 1}}, false},
+		{[]string{"-- a comment; not a statement", "", "  GET m:'a;b'; -- done;"}, []statement{{"GET m:'a;b';", 3}}, true},
+		{[]string{"GET m:'it''s", "two; lines';"}, []statement{{"GET m:'it''s\ntwo; lines';", 1}}, true},
+		{[]string{";;", "SHOW MODELS"}, nil, false},
+	} {
+		var p statementBuffer
+		var got []statement
+		for _, l := range tc.lines {
+			got = append(got, p.Add(l)...)
+		}
+		if !slices.Equal(got, tc.want) || p.Empty() != tc.empty {
+			t.Errorf("%q: got %+v (empty %v), want %+v (empty %v)", tc.lines, got, p.Empty(), tc.want, tc.empty)
+		}
 	}
 }
 

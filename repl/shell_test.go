@@ -120,10 +120,21 @@ func TestReadAndHelp(t *testing.T) {
 	withModel(t, sh)
 	dir := t.TempDir()
 	script := filepath.Join(dir, "s.vsdb")
-	os.WriteFile(script, []byte(".mode csv\nSHOW\n  MODELS;\n.read "+script+"\n"), 0o644)
+	os.WriteFile(script, []byte(".mode csv\nSHOW\n  MODELS; SHOW MODELS;\n.read "+script+"\n\nDESCRIBE nope;\n"), 0o644)
 	sh.meta(".read " + script)
-	if !strings.Contains(errs.String(), "more than 16 deep") || strings.Count(out.String(), "minilm") != 16 {
+	if strings.Count(out.String(), "minilm") != 2 || !strings.Contains(errs.String(), "being read already") {
 		t.Errorf(".read of a self-reading file: out %q err %q", out.String(), errs.String())
+	}
+	if want := "vsdb: " + script + ":6:10: no model \"nope\""; !strings.Contains(errs.String(), want) {
+		t.Errorf(".read error position: %q, want %q", errs.String(), want)
+	}
+	bin := filepath.Join(dir, "model.bin")
+	os.WriteFile(bin, []byte("SHOW MODELS;\n\x1b[2J\x00\x01binary;\nSHOW MODELS;\n"), 0o644)
+	out.Reset()
+	errs.Reset()
+	sh.meta(".read " + bin)
+	if want := "vsdb: " + bin + ":2: not text"; !strings.HasPrefix(errs.String(), want) || strings.Count(errs.String(), "\n") != 1 || strings.Count(out.String(), "minilm") != 1 {
+		t.Errorf(".read of a binary file: out %q err %q", out.String(), errs.String())
 	}
 	out.Reset()
 	errs.Reset()

@@ -14,6 +14,9 @@ import (
 )
 
 func runExport(ctx context.Context, db *engine.DB, c *exportCmd) error {
+	if strings.TrimSpace(c.Out) == "" {
+		return fmt.Errorf("vsdb: export: no output given (a .safetensors file, a folder, or - for standard output)")
+	}
 	var o engine.ExportOptions
 	if c.ShardSize != "" {
 		n, err := parseSize(c.ShardSize)

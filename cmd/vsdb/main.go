@@ -1,7 +1,8 @@
 // Command vsdb is the command line and shell of vsdb, an embedded database
 // for neural-network parameters. It holds flags and wiring only.
 //
-// Exit status: 0 success, 1 an error (message on stderr), 2 bad usage.
+// Exit status: 0 success, 1 an error (message on stderr), 2 bad usage, 70
+// the store cannot go on (damaged files, failed disk), 130 cancelled by Ctrl-C.
 package main
 
 import (
@@ -86,7 +87,7 @@ type checkCmd struct {
 func main() {
 	var c cli
 	parser, err := kong.New(&c, kong.Name("vsdb"),
-		kong.Description("vsdb: an embedded database for neural-network parameters.\n\nExit status: 0 success, 1 an error (one line on stderr), 2 bad usage, 70 the store's files are damaged or the disk failed under a commit."),
+		kong.Description("vsdb: an embedded database for neural-network parameters.\n\nExit status: 0 success, 1 an error (one line on stderr), 2 bad usage, 70 the store's files are damaged or the disk failed under a commit, 130 cancelled by Ctrl-C."),
 		kong.Exit(func(code int) { os.Exit(code) }))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vsdb:", err)
@@ -99,6 +100,9 @@ func main() {
 	}
 	if err := run(&c, kctx.Command()); err != nil {
 		repl.PrintError(os.Stderr, err)
+		if errors.Is(err, repl.ErrInterrupted) {
+			os.Exit(130) // 128 + SIGINT, as shells report it
+		}
 		if lsm.IsCorruption(err) {
 			fmt.Fprintln(os.Stderr, "vsdb: the store's files are damaged: restore them from a copy")
 			os.Exit(70)
@@ -127,6 +131,9 @@ func run(c *cli, command string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err = dispatch(ctx, c, command, db)
+	if err != nil && ctx.Err() != nil && command != "shell" {
+		err = repl.ErrInterrupted
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}

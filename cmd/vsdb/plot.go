@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/vsdb/vsdb/chart"
 	"github.com/vsdb/vsdb/engine"
@@ -126,7 +127,11 @@ func plotHist(db *engine.DB, h plotHistCmd) error {
 	if err != nil {
 		return err
 	}
-	return chart.Histogram(fmt.Sprintf("%s:%s (%s %s)", h.Model, h.Tensor, t.DType, t.Shape), values, h.Bins, h.Out)
+	err = chart.Histogram(fmt.Sprintf("%s:%s (%s %s)", h.Model, h.Tensor, t.DType, t.Shape), values, h.Bins, h.Out)
+	if err != nil && strings.HasPrefix(err.Error(), "vsdb: nothing to plot") {
+		return fmt.Errorf("vsdb: %s:%s: %s", h.Model, h.Tensor, strings.TrimPrefix(err.Error(), "vsdb: "))
+	}
+	return err
 }
 
 // plotDiff draws the relative change of every tensor A and B share, by

@@ -150,6 +150,8 @@ func TestPlotErrors(t *testing.T) {
 		{plotLayers(db, "a", filepath.Join(dir, "missing", "x.png")), "cannot write " + filepath.Join(dir, "missing", "x.png")},
 		{plotDiff(ctx, db, "aq8", "a", dir), "cannot write " + dir + ": it is a folder"},
 		{hist("a", "embeddings.word_embeddings.weight", 10, filepath.Join(dir, "missing", "x.png")), "cannot write"},
+		{plotLayers(db, "a", ""), "no output file given"},
+		{plotLayers(db, "a", filepath.Join(dir, "x.jpg")), "x.jpg: pictures are written as PNG"},
 	}
 	for _, c := range cases {
 		if c.err == nil || !strings.HasPrefix(c.err.Error(), "vsdb: ") || strings.Contains(c.err.Error(), "\n") || !strings.Contains(c.err.Error(), c.want) {
