@@ -3,8 +3,10 @@ package engine
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/vsdb/vsdb/codec"
+	"github.com/vsdb/vsdb/lsm"
 	"github.com/vsdb/vsdb/tensor"
 )
 
@@ -32,7 +34,8 @@ func chunkCodecByName(name string) (chunkCodec, error) {
 	if f, err := codec.FloatCodecByName(name); err == nil {
 		return chunkCodec{name: f.Name(), float: f}, nil
 	}
-	return chunkCodec{}, fmt.Errorf("vsdb: unknown codec %q (byte codecs: %v; float codecs: %v; or auto)", name, codec.Names(), codec.FloatCodecNames())
+	all := append(append(codec.Names(), codec.FloatCodecNames()...), lsm.LowRank, "auto")
+	return chunkCodec{}, fmt.Errorf("vsdb: unknown codec %q (codecs: %s)", name, strings.Join(all, ", "))
 }
 
 // forDType returns the codec to use for a tensor of dtype dt: float codecs

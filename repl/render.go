@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -90,18 +91,37 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %s", v, units[i])
 }
 
-// WriteJSON prints a result's rows as a JSON array of objects ([] when empty).
+// WriteJSON prints a result's rows as a JSON array of objects ([] when
+// empty), each with its keys in the result's column order.
 func WriteJSON(w io.Writer, r *engine.Result) error {
-	rows := make([]map[string]any, 0, len(r.Rows))
-	for _, row := range r.JSONRows() {
-		obj := make(map[string]any, len(row))
-		for i, v := range row {
-			obj[r.Columns[i]] = v
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, row := range r.JSONRows() {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		rows = append(rows, obj)
+		b.WriteByte('{')
+		for j, v := range row {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			key, err := json.Marshal(r.Columns[j])
+			if err != nil {
+				return err
+			}
+			val, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			b.Write(key)
+			b.WriteByte(':')
+			b.Write(val)
+		}
+		b.WriteByte('}')
 	}
-	enc := json.NewEncoder(w)
-	return enc.Encode(rows)
+	b.WriteString("]\n")
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // WriteCSV prints a result as CSV: a header row, then the rows (numbers in

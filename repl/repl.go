@@ -110,7 +110,7 @@ func (s *Shell) Run() error {
 		if pending.Empty() {
 			rl.SetPrompt("vsdb> ")
 		} else {
-			rl.SetPrompt("   ...> ")
+			rl.SetPrompt(" ...> ")
 		}
 	}
 }

@@ -95,3 +95,13 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// JSON objects keep the result's column order, even when a value equals
+// its column's name.
+func TestWriteJSONKeepsColumnOrder(t *testing.T) {
+	var b bytes.Buffer
+	WriteJSON(&b, &engine.Result{Columns: []string{"z", "a", "model"}, Rows: [][]any{{1, "x", "model"}}})
+	if got, want := b.String(), `[{"z":1,"a":"x","model":"model"}]`+"\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -17,7 +17,7 @@ import (
 
 type serveCmd struct {
 	Addr      string        `default:"127.0.0.1:7070" help:"Address to listen on. Anything but a loopback address needs a token." placeholder:"HOST:PORT"`
-	Token     string        `env:"VSDB_TOKEN" help:"Require \"Authorization: Bearer TOKEN\" on every request (default: $VSDB_TOKEN)." placeholder:"TOKEN"`
+	Token     string        `env:"VSDB_TOKEN" help:"Require \"Authorization: Bearer TOKEN\" on every request." placeholder:"TOKEN"`
 	Root      string        `help:"Folder that INGEST and EXPORT paths are confined to (default: none, and those statements are refused)." placeholder:"DIR"`
 	Timeout   time.Duration `default:"10m" help:"Longest a statement may run."`
 	MaxResult int64         `name:"max-result" default:"4294967296" help:"Most bytes of tensors one response may return." placeholder:"BYTES"`
