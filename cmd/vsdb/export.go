@@ -41,7 +41,12 @@ func runExport(ctx context.Context, db *engine.DB, c *exportCmd) error {
 	if c.Out == "-" {
 		return db.ExportTo(ctx, c.Model, os.Stdout)
 	}
-	return db.ExportWith(ctx, c.Model, c.Out, o)
+	if err := db.ExportWith(ctx, c.Model, c.Out, o); err != nil {
+		return err
+	}
+	bar.Done()
+	fmt.Printf("exported %s to %s\n", c.Model, c.Out)
+	return nil
 }
 
 // parseSize reads a byte count with an optional unit: 2GB, 512MiB, 1000.
