@@ -5,6 +5,9 @@ import "testing"
 var sink []byte
 
 func TestBytes(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts vary under the race detector; scripts/test.sh runs this without it")
+	}
 	if got := Bytes(func() { sink = make([]byte, 1<<20) }); got < 1<<20 || got > 2<<20 {
 		t.Errorf("a 1 MiB allocation measured %d bytes", got)
 	}

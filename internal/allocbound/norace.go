@@ -2,5 +2,5 @@
 
 package allocbound
 
-// raceFactor is 1 outside the race detector: bounds hold as stated.
-const raceFactor = 1
+// raceDetector is false outside the race detector: budgets are enforced.
+const raceDetector = false

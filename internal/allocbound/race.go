@@ -2,8 +2,10 @@
 
 package allocbound
 
-// raceFactor widens every bound under the race detector, where sync.Pool
-// drops a share of what is put back (to expose misuse) and the parser's
-// pooled buffers are allocated again: FuzzParse's seeds measured up to
-// 3.2× their plain-build bound there.
-const raceFactor = 4
+// raceDetector is set under the race detector, where sync.Pool drops a
+// random share of what is put back (to expose misuse), so a parser's
+// pooled buffers are allocated again a varying number of times: FuzzParse's
+// seeds measured 3–4× their plain-build figure from run to run. Budgets
+// are not enforced there; scripts/test.sh runs the fuzz seeds without the
+// race detector to check them.
+const raceDetector = true
