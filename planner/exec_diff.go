@@ -7,6 +7,10 @@ import (
 	"math"
 )
 
+// ErrNonFinite is what DIFF reports (wrapped, naming the tensors) when a
+// tensor holds NaN or ±Inf, or its sums overflow: no figure is defined.
+var ErrNonFinite = errors.New("non-finite values")
+
 // runDiff compares paired tensors window by window: relative L2 change
 // ‖b−a‖/‖a‖, cosine similarity and the largest absolute change, summed in
 // float64. Undefined figures (a zero norm) are null.
@@ -77,7 +81,7 @@ func diffGroup(g FuseGroup, st Storage, window int64) (d diffSums, err error) {
 		}
 	}
 	if math.IsNaN(d.aa+d.bb+d.dd) || math.IsInf(d.aa+d.bb+d.dd, 0) {
-		return d, fmt.Errorf("vsdb: DIFF of %s and %s: non-finite values", g.In[0].Ref(), g.In[1].Ref())
+		return d, fmt.Errorf("vsdb: DIFF of %s and %s: %w", g.In[0].Ref(), g.In[1].Ref(), ErrNonFinite)
 	}
 	return d, nil
 }

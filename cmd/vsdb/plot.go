@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vsdb/vsdb/chart"
 	"github.com/vsdb/vsdb/engine"
+	"github.com/vsdb/vsdb/planner"
 	"github.com/vsdb/vsdb/query"
 )
 
@@ -212,6 +214,9 @@ func diffGrid(ts []engine.TensorInfo) chart.Grid {
 func relChange(ctx context.Context, db *engine.DB, a, b, name string) (float64, error) {
 	stmt := (&query.Diff{Left: query.Selector{Model: b, Path: name}, Right: query.Selector{Model: a, Path: name}}).String()
 	res, err := db.Query(ctx, stmt)
+	if errors.Is(err, planner.ErrNonFinite) {
+		return math.Inf(1), nil // NaN or ±Inf in a tensor: a "not finite" cell
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -74,6 +74,11 @@ func makePlotStore(t *testing.T) string {
 	ingest("aq8", a, "q8")
 	ingest("c", c, "")
 	ingest("ids", a[:1], "")
+	// anan is a with a NaN in encoder.layer.0's query weight.
+	nan := *a[2]
+	nan.Data = append([]byte(nil), a[2].Data...)
+	binary.LittleEndian.PutUint32(nan.Data, math.Float32bits(float32(math.NaN())))
+	ingest("anan", append(append([]*tensor.Tensor{}, a[:2]...), append([]*tensor.Tensor{&nan}, a[3:]...)...), "")
 	return store
 }
 
@@ -193,6 +198,12 @@ func TestRelChange(t *testing.T) {
 	}
 	if v, err := relChange(ctx, db, "aq8", "a", name); err != nil || v <= 0 || v > 0.02 {
 		t.Errorf("q8 against a: %v %v", v, err)
+	}
+	if v, err := relChange(ctx, db, "anan", "a", name); err != nil || !math.IsInf(v, 1) {
+		t.Errorf("a tensor holding NaN: %v %v, want +Inf (a not-finite cell)", v, err)
+	}
+	if err := plotDiff(ctx, db, "anan", "a", filepath.Join(t.TempDir(), "nan.png")); err != nil {
+		t.Errorf("diff of a model holding NaN: %v", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
