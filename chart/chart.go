@@ -15,8 +15,9 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// errNothing is returned for empty input: there is no picture to draw.
-var errNothing = errors.New("vsdb: nothing to plot")
+// ErrNothing is returned (or wrapped) when there is no picture to draw:
+// empty input, or no finite value.
+var ErrNothing = errors.New("vsdb: nothing to plot")
 
 // Layer is one layer's storage figures.
 type Layer struct {
@@ -32,7 +33,7 @@ type Layer struct {
 // ratio (raw / stored bytes) and the largest relative error.
 func LayerStats(title string, layers []Layer, path string) error {
 	if len(layers) == 0 {
-		return errNothing
+		return ErrNothing
 	}
 	names := make([]string, len(layers))
 	ratios := make(plotter.Values, len(layers))

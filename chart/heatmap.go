@@ -73,7 +73,7 @@ func HeatMap(title, scale string, g Grid, path string) error {
 // check refuses an empty grid or one whose Z does not match its names.
 func (g Grid) check() error {
 	if len(g.Rows) == 0 || len(g.Cols) == 0 {
-		return errNothing
+		return ErrNothing
 	}
 	if len(g.Z) != len(g.Rows) {
 		return fmt.Errorf("vsdb: chart: %d rows of values for %d row names", len(g.Z), len(g.Rows))

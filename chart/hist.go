@@ -29,11 +29,11 @@ func Histogram(title string, values []float32, bins int, path string) error {
 		return fmt.Errorf("vsdb: chart: %d bins: need at least one", bins)
 	}
 	if len(values) == 0 {
-		return errNothing
+		return ErrNothing
 	}
 	s := summarize(values)
 	if s.n == 0 {
-		return fmt.Errorf("vsdb: nothing to plot: all %d values are NaN or infinite", s.nonFinite)
+		return fmt.Errorf("%w: all %d values are NaN or infinite", ErrNothing, s.nonFinite)
 	}
 	p := plot.New()
 	p.Title.Text = title

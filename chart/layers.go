@@ -30,7 +30,7 @@ const barWidth = 10
 // in parts; parts of the same layer and codec are summed.
 func LayerCodecs(title string, parts []LayerCodec, path string) error {
 	if len(parts) == 0 {
-		return errNothing
+		return ErrNothing
 	}
 	layers, codecs := firstSeen(parts, func(p LayerCodec) string { return p.Layer }), firstSeen(parts, func(p LayerCodec) string { return p.Codec })
 	sizes, errs := series(len(codecs), len(layers)), series(len(codecs), len(layers))

@@ -130,7 +130,7 @@ func plotHist(db *engine.DB, h plotHistCmd) error {
 		return err
 	}
 	err = chart.Histogram(fmt.Sprintf("%s:%s (%s %s)", h.Model, h.Tensor, t.DType, t.Shape), values, h.Bins, h.Out)
-	if err != nil && strings.HasPrefix(err.Error(), "vsdb: nothing to plot") {
+	if errors.Is(err, chart.ErrNothing) {
 		return fmt.Errorf("vsdb: %s:%s: %s", h.Model, h.Tensor, strings.TrimPrefix(err.Error(), "vsdb: "))
 	}
 	return err
