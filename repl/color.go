@@ -4,7 +4,7 @@ import (
 	"io"
 	"os"
 
-	"golang.org/x/term"
+	"github.com/vsdb/vsdb/internal/progress"
 )
 
 // ANSI styles the shell and the command line use for errors.
@@ -18,11 +18,7 @@ const (
 // with NO_COLOR set (https://no-color.org) or TERM=dumb, never into a
 // file or pipe.
 func colorful(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	return term.IsTerminal(int(f.Fd()))
+	return os.Getenv("NO_COLOR") == "" && progress.IsTerminal(w)
 }
 
 // paint wraps s in style when on is set.

@@ -58,11 +58,18 @@ type options struct {
 // outcome: Done clears the bar, so what is printed next starts a line.
 func Start(w io.Writer, label string) *Bar {
 	o := options{delay: envDelay()}
-	if f, ok := w.(*os.File); ok && os.Getenv("TERM") != "dumb" && term.IsTerminal(int(f.Fd())) {
+	if IsTerminal(w) {
 		o.terminal = true
-		o.width, _, _ = term.GetSize(int(f.Fd()))
+		o.width, _, _ = term.GetSize(int(w.(*os.File).Fd()))
 	}
 	return start(w, label, o)
+}
+
+// IsTerminal reports whether w is a terminal that can take a bar or colour:
+// an *os.File on a terminal, with TERM not "dumb". Files and pipes are not.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && os.Getenv("TERM") != "dumb" && term.IsTerminal(int(f.Fd()))
 }
 
 func start(w io.Writer, label string, o options) *Bar {
