@@ -20,13 +20,14 @@ var allowed = map[string][]string{
 	"merge":    {},
 	"chart":    {},
 	"format":   {"tensor", "format"},
-	"lsm":      {"codec", "tensor"},
+	"lsm":      {"codec", "tensor", "objstore"},
+	"objstore": {},
 	"planner":  {"query", "tensor", "kernel", "merge"},
-	"engine":   {"planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge"},
+	"engine":   {"planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "objstore"},
 	"repl":     {"engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "internal"},
 	"server":   {"engine", "planner", "query", "format", "tensor"},
-	"cmd":      {"repl", "server", "engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "chart", "internal"},
-	"bench":    {"kernel", "tensor", "codec", "format", "engine", "planner", "query", "lsm", "merge", "server"},
+	"cmd":      {"repl", "server", "engine", "planner", "query", "lsm", "codec", "format", "tensor", "kernel", "merge", "chart", "internal", "objstore"},
+	"bench":    {"kernel", "tensor", "codec", "format", "engine", "planner", "query", "lsm", "merge", "server", "internal", "objstore"},
 	"internal": {},
 }
 
