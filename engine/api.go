@@ -98,6 +98,13 @@ func (s *snapshot) exportSource(ctx context.Context, model string) ([]format.Ent
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if m.Remote {
+		// Chunks in an object store: fetch ahead, several at a time,
+		// while the writer goes tensor by tensor.
+		if recs, err := s.r.Tensors(m); err == nil {
+			s.r.Prefetch(ctx, recs)
+		}
+	}
 	entries := make([]format.Entry, len(ts))
 	for i, t := range ts {
 		entries[i] = format.Entry{Name: t.Name, DType: t.DType, Shape: t.Shape, Size: t.RawBytes}

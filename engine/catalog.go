@@ -231,3 +231,23 @@ func (s *snapshot) Export(ctx context.Context, model, path string, o planner.Exp
 func (s *snapshot) Compress(ctx context.Context, model string, o planner.LoadOptions) (ModelInfo, error) {
 	return s.db.Compress(ctx, model, o.Name, IngestOptions{Base: o.Base, Codec: o.Codec, ErrorBudget: o.Budget, Rank: o.Rank})
 }
+
+func (s *snapshot) Attach(ctx context.Context, model, from string) ([]string, error) {
+	return s.db.Attach(ctx, model, from)
+}
+
+func (s *snapshot) Detach(ctx context.Context, model string) error { return s.db.Detach(ctx, model) }
+
+func (s *snapshot) Vacuum(ctx context.Context) (planner.VacuumReport, error) {
+	r, err := s.db.Vacuum(ctx)
+	return planner.VacuumReport{Roots: r.Roots, Chunks: r.Chunks, Deleted: r.Deleted, FreedBytes: r.FreedBytes}, err
+}
+
+// Tier converts the engine's description of the object-store tier.
+func (s *snapshot) Tier() (planner.TierInfo, bool, error) {
+	t, ok, err := s.db.Tier()
+	return planner.TierInfo{URL: t.URL, RemoteModels: t.RemoteModels, ChunkRefs: t.ChunkRefs, DistinctChunks: t.DistinctChunks,
+		LogicalBytes: t.LogicalBytes, UniqueBytes: t.UniqueBytes, DedupRatio: t.DedupRatio,
+		CacheBytes: t.CacheBytes, CacheBudget: t.CacheBudget, CacheEntries: t.CacheEntries,
+		CacheHits: t.CacheHits, CacheMisses: t.CacheMisses}, ok, err
+}

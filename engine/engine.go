@@ -37,6 +37,10 @@ type Options struct {
 	MustExist bool
 	// Storage tunes Pebble; see lsm.Options.
 	Storage lsm.Options
+	// Store, when set, keeps chunks in an S3-compatible object store
+	// (s3://bucket/prefix?endpoint=...; see lsm.TierOptions and
+	// docs/SCALE.md). The store remembers it for later opens.
+	Store string
 	// Logger receives structured logs: every statement (Info, with its
 	// time and row count), opening the store (Debug) and Pebble's errors
 	// (Warn). Default: none.
@@ -78,6 +82,9 @@ func Open(dir string, o Options) (*DB, error) {
 		o.Storage.ChunkBytes = o.ChunkBytes
 	}
 	o.Storage.MustExist = o.Storage.MustExist || o.MustExist
+	if o.Store != "" && o.Storage.Tier == nil {
+		o.Storage.Tier = &lsm.TierOptions{URL: o.Store}
+	}
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 256 << 20
 	}

@@ -9,8 +9,34 @@ import (
 )
 
 // DeleteModel removes a committed model, its tensors, chunks, counters and
-// index entries in one synced batch.
+// index entries in one synced batch. A model in the object store is
+// removed from the bucket too (its manifest and this node's hold; other
+// nodes that attached it keep it), unless a model there is stored as
+// deltas against it.
 func (s *Store) DeleteModel(name string) error {
+	r := s.Reader()
+	m, ok, err := r.Model(name)
+	r.Close()
+	if err != nil || !ok || !m.Remote || s.tier == nil {
+		return s.deleteLocal(name)
+	}
+	ctx, cancel := s.tier.ctx()
+	defer cancel()
+	deps, err := s.tier.remoteDependants(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(deps) > 0 {
+		return fmt.Errorf("vsdb: model %q is the base of %s in %s, stored as deltas against it; delete %s first", name, strings.Join(deps, ", "), s.tier.name, plural(len(deps), "that model", "those models"))
+	}
+	if err := s.deleteLocal(name); err != nil {
+		return err
+	}
+	return s.deleteRemote(ctx, name)
+}
+
+// deleteLocal removes a model from this node's catalog.
+func (s *Store) deleteLocal(name string) error {
 	s.write.Lock()
 	defer s.write.Unlock()
 	r := s.Reader()

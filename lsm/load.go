@@ -30,6 +30,7 @@ type Load struct {
 	chunks  int
 	records []TensorRecord
 	done    bool
+	remote  *remoteLoad
 }
 
 // BeginLoad starts writing model name with at most n tensors. It holds the
@@ -43,6 +44,11 @@ func (s *Store) BeginLoad(name string, n int) (*Load, error) {
 	if err != nil {
 		s.write.Unlock()
 		return nil, err
+	}
+	if s.tier != nil {
+		if err := l.beginRemote("ingest", nil); err != nil {
+			return nil, l.fail(err)
+		}
 	}
 	return l, nil
 }
@@ -108,6 +114,10 @@ func (l *Load) NewTensor() (uint32, error) {
 
 // PutChunk stores chunk idx of tensor id. Calls must come in (id, idx) order.
 func (l *Load) PutChunk(id uint32, idx int, enc []byte) error {
+	if l.remote != nil {
+		l.chunks++
+		return l.remote.putChunk(l.name, id, enc)
+	}
 	if err := l.sst.Set(KeyChunk(id, uint32(idx)), enc); err != nil {
 		return fmt.Errorf("vsdb: writing chunk %d of tensor %d: %w", idx, id, err)
 	}
@@ -119,6 +129,9 @@ func (l *Load) PutChunk(id uint32, idx int, enc []byte) error {
 func (l *Load) AddTensor(t TensorRecord) {
 	t.Model = l.model
 	t.Order = len(l.records)
+	if l.remote != nil && l.remote.attached == nil {
+		t.Hashes = l.remote.hashes[t.ID]
+	}
 	l.records = append(l.records, t)
 }
 
@@ -131,6 +144,12 @@ func (l *Load) Commit(ctx context.Context, m ModelRecord) error {
 	if err := ctx.Err(); err != nil {
 		return l.fail(fmt.Errorf("vsdb: ingest of %q cancelled", l.name))
 	}
+	if l.remote != nil {
+		if err := l.remote.wait(l.name); err != nil {
+			return l.fail(err)
+		}
+		m.Remote = true
+	}
 	if err := l.checkBases(m.Base); err != nil {
 		return l.fail(err)
 	}
@@ -139,21 +158,45 @@ func (l *Load) Commit(ctx context.Context, m ModelRecord) error {
 	if err != nil {
 		return l.fail(fmt.Errorf("vsdb: ingest of %q: finishing sstable: %w", l.name, err))
 	}
-	if l.chunks > 0 {
+	if l.chunks > 0 && l.remote == nil {
 		if err := l.s.db.Ingest(ctx, []string{l.sstPath}); err != nil {
 			return l.fail(fmt.Errorf("vsdb: ingest of %q: %w", l.name, err))
 		}
 	}
 	l.s.opts.FS.Remove(l.sstPath)
-	b, err := l.commitBatch(m)
-	if err == nil {
-		err = l.s.applyIndexed(b, pebble.Sync)
-	}
+	b, m, err := l.commitBatch(m)
 	if err != nil {
+		return l.fail(fmt.Errorf("vsdb: commit of %q: %w", l.name, err))
+	}
+	if l.remote != nil {
+		if err := l.publishRemote(m); err != nil {
+			b.Close()
+			return l.fail(err)
+		}
+	}
+	if err := l.s.applyIndexed(b, pebble.Sync); err != nil {
+		if l.remote != nil {
+			l.remote.unpublish(l)
+		}
 		return l.fail(fmt.Errorf("vsdb: commit of %q: %w", l.name, err))
 	}
 	l.finish()
 	return nil
+}
+
+// publishRemote writes the manifest (or, for an attach, the hold).
+func (l *Load) publishRemote(m ModelRecord) error {
+	mf := l.remote.attached
+	if mf == nil {
+		r := l.s.Reader()
+		var err error
+		mf, err = l.buildManifest(r, m)
+		r.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return l.remote.publish(l, mf)
 }
 
 // checkBases refuses deltas whose base is gone. The base was read from a
@@ -185,11 +228,15 @@ func (l *Load) checkBases(base string) error {
 	return nil
 }
 
-func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
+// commitBatch returns the batch that makes the model visible and the
+// model's final record.
+func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, ModelRecord, error) {
 	b := l.s.db.NewBatch()
 	m.ID, m.Name, m.Tensors = l.model, l.name, len(l.records)
 	m.FirstTensor, m.EndTensor = l.first, l.end
-	m.Created = time.Now().UTC().Format(time.RFC3339)
+	if m.Created == "" {
+		m.Created = time.Now().UTC().Format(time.RFC3339)
+	}
 	index := bitmapDelta{}
 	for i := range l.records {
 		t := &l.records[i]
@@ -198,7 +245,7 @@ func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 		rec, err := sealRecord(fmt.Sprintf("tensor %q", t.Name), t)
 		if err != nil {
 			b.Close()
-			return nil, err
+			return nil, m, err
 		}
 		b.Set(KeyTensor(t.ID), rec, nil)
 		b.Set(KeyName(l.model, t.Name), u32(nil, t.ID), nil)
@@ -206,16 +253,16 @@ func (l *Load) commitBatch(m ModelRecord) (*pebble.Batch, error) {
 	}
 	if err := mergeBitmaps(l.s, b, index, nil); err != nil {
 		b.Close()
-		return nil, err
+		return nil, m, err
 	}
 	rec, err := sealRecord(fmt.Sprintf("model %q", l.name), m)
 	if err != nil {
 		b.Close()
-		return nil, err
+		return nil, m, err
 	}
 	b.Set(KeyModel(l.name), rec, nil)
 	b.Delete(keyPending(l.model), nil)
-	return b, nil
+	return b, m, nil
 }
 
 // mergeBitmaps ORs add into and removes remove from the stored bitmaps,
@@ -283,6 +330,9 @@ func (l *Load) fail(cause error) error {
 }
 
 func (l *Load) finish() {
+	if l.remote != nil {
+		l.remote.end()
+	}
 	l.done = true
 	l.s.write.Unlock()
 }

@@ -31,6 +31,10 @@ type Options struct {
 	// through. Default vfs.Default (the operating system's). Tests wrap
 	// it to inject I/O errors (pebble/vfs/errorfs).
 	FS vfs.FS
+	// Tier, when set, keeps chunks in an S3-compatible object store shared
+	// by several nodes (see TierOptions). A store remembers its tier: later
+	// opens without Tier use the remembered one.
+	Tier *TierOptions
 }
 
 func (o Options) withDefaults() Options {

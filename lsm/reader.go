@@ -239,6 +239,9 @@ func (r *Reader) ChunkFunc(t *TensorRecord, i int, fn func(enc []byte) error) er
 	if i < 0 || i >= len(t.ChunkCRCs) {
 		return fmt.Errorf("vsdb: tensor %q: no chunk %d", t.Name, i)
 	}
+	if len(t.Hashes) > 0 {
+		return r.store.remoteChunk(t, i, fn)
+	}
 	v, closer, err := r.snap.Get(KeyChunk(t.ID, uint32(i)))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return fmt.Errorf("vsdb: tensor %q: chunk %d is missing", t.Name, i)

@@ -22,6 +22,8 @@ type ModelRecord struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 	// Base is the model this one stores deltas against ("" if none).
 	Base string `json:"base,omitempty"`
+	// Remote is set when the model's chunks live in the object store.
+	Remote bool `json:"remote,omitempty"`
 	// FirstTensor and EndTensor bound the tensor ids [first, end) the model owns.
 	FirstTensor uint32 `json:"first_tensor"`
 	EndTensor   uint32 `json:"end_tensor"`
@@ -59,7 +61,13 @@ type TensorRecord struct {
 	Base  *uint32 `json:"base,omitempty"`
 	Delta string  `json:"delta,omitempty"`
 	Order int     `json:"order"`
+	// Hashes, for a tensor whose chunks live in an object store, names
+	// each chunk's object: the hex SHA-256 of its encoded bytes.
+	Hashes []string `json:"chunk_hashes,omitempty"`
 }
+
+// Remote reports whether the tensor's chunks live in an object store.
+func (t *TensorRecord) Remote() bool { return len(t.Hashes) > 0 }
 
 // Chunks is the number of chunks the tensor is stored in.
 func (t *TensorRecord) Chunks() int { return len(t.ChunkCRCs) }
@@ -157,6 +165,8 @@ func (t *TensorRecord) validate(id uint32) error {
 		err = fmt.Errorf("unknown codec %q", t.Codec)
 	case (t.Base == nil) != (t.Delta == ""), t.Delta != "" && t.Delta != DeltaXOR && t.Delta != DeltaSub:
 		err = fmt.Errorf("base and delta kind %q disagree", t.Delta)
+	case len(t.Hashes) > 0 && len(t.Hashes) != len(t.ChunkCRCs):
+		err = fmt.Errorf("%d chunk names for %d chunks", len(t.Hashes), len(t.ChunkCRCs))
 	case t.Codec == LowRank && (len(t.ChunkCRCs) != 1 || t.Rank <= 0):
 		err = fmt.Errorf("low-rank tensor with %d chunks, rank %d", len(t.ChunkCRCs), t.Rank)
 	}

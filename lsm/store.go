@@ -25,6 +25,7 @@ type Store struct {
 	cache   interface{ Unref() }
 	write   sync.Mutex
 	reads   readBatch
+	tier    *tier
 }
 
 // Open opens (creating if needed) the store in dir and removes what any
@@ -47,6 +48,10 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	s := &Store{db: db, dir: dir, opts: o, bitmaps: newBitmapCache()}
 	if err := s.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.openTier(o.Tier); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -107,6 +112,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	ferr := s.flushReads()
+	if s.tier != nil {
+		s.tier.cache.flush()
+	}
 	err := s.db.Close()
 	s.db = nil
 	if err == nil {

@@ -57,6 +57,12 @@ func logical(stmt query.Statement) (Node, error) {
 		return &ExportNode{Model: s.Model, Path: s.Path}, nil
 	case *query.Compress:
 		return &CompressNode{Model: s.Model, Load: LoadOptions{Name: s.Into, Base: s.Base, Codec: s.Codec}}, nil
+	case *query.Attach:
+		return &AttachNode{Model: s.Model, From: s.From}, nil
+	case *query.Detach:
+		return &DetachNode{Model: s.Model}, nil
+	case *query.Vacuum:
+		return &VacuumNode{}, nil
 	case *query.Fuse:
 		return &FuseNode{Statement: s.String(), Inputs: s.Inputs, Weights: s.Weights, Into: s.Into, Method: s.Method,
 			Options: s.Options, Base: s.Base, Where: s.Where}, nil

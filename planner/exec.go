@@ -38,7 +38,7 @@ func run(ctx context.Context, p *Plan, st Storage) (*Result, error) {
 	case *DescribeNode:
 		return describe(n, st)
 	case *StatsNode:
-		return stats(n, st)
+		return statsWithTier(n, st)
 	case *DiffNode:
 		return runDiff(ctx, n, st)
 	case *DeleteNode:
@@ -55,6 +55,12 @@ func run(ctx context.Context, p *Plan, st Storage) (*Result, error) {
 		return runExport(ctx, n, st)
 	case *CompressNode:
 		return runCompress(ctx, n, st)
+	case *AttachNode:
+		return runAttach(ctx, n, st)
+	case *DetachNode:
+		return runDetach(ctx, n, st)
+	case *VacuumNode:
+		return runVacuum(ctx, st)
 	}
 	return nil, fmt.Errorf("vsdb: cannot run %T", p.Root)
 }

@@ -44,6 +44,8 @@ func Explain(p *Plan) string {
 		fmt.Fprintf(&b, "Export model=%s path=%q%s\n  read: every chunk once; write: a temporary file (or folder) renamed into place\n", n.Model, n.Path, opts)
 	case *CompressNode:
 		fmt.Fprintf(&b, "Compress model=%s into=%s%s\n  read: every chunk once; write: as Ingest\n", n.Model, n.Load.Name, loadText(n.Load))
+	case *AttachNode, *DetachNode, *VacuumNode:
+		explainTier(&b, n)
 	}
 	if len(p.Rules) > 0 {
 		fmt.Fprintf(&b, "  rules: %s\n", strings.Join(p.Rules, ", "))

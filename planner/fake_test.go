@@ -17,6 +17,7 @@ type memStorage struct {
 	order  []string
 	nextID uint32
 	chunk  int64
+	tier   *memTier // the object store (tier_fake_test.go); nil: none
 }
 
 type memTensor struct {

@@ -13,7 +13,8 @@ import (
 )
 
 // checkNames refuses unknown models named by SHOW LAYERS OF, DESCRIBE,
-// STATS, DELETE MODEL, CHECK and SHOW TENSORS FROM, at their position.
+// STATS, DELETE MODEL, CHECK, DETACH MODEL and SHOW TENSORS FROM, at their
+// position.
 func checkNames(p *Plan, cat Catalog) (bool, error) {
 	var name string
 	var pos lexer.Position
@@ -29,6 +30,8 @@ func checkNames(p *Plan, cat Catalog) (bool, error) {
 	case *query.DeleteModel:
 		name, pos = s.Model, s.ModelPos
 	case *query.Check:
+		name, pos = s.Model, s.ModelPos
+	case *query.Detach:
 		name, pos = s.Model, s.ModelPos
 	}
 	if name == "" {

@@ -63,6 +63,16 @@ type DeleteNode struct{ Model string }
 // CheckNode verifies indexes and checksums.
 type CheckNode struct{ Model string }
 
+// AttachNode builds the local catalog of a model ("" = every model this
+// node lacks) from the object store's manifests.
+type AttachNode struct{ Model, From string }
+
+// DetachNode forgets a model on this node; the object store keeps it.
+type DetachNode struct{ Model string }
+
+// VacuumNode removes the object store's unreferenced chunks.
+type VacuumNode struct{}
+
 // IngestNode stores a checkpoint as a new model.
 type IngestNode struct {
 	Path string
@@ -172,6 +182,9 @@ func (GetNode) node()         {}
 func (IngestNode) node()      {}
 func (ExportNode) node()      {}
 func (CompressNode) node()    {}
+func (AttachNode) node()      {}
+func (DetachNode) node()      {}
+func (VacuumNode) node()      {}
 func (FuseNode) node()        {}
 
 // outDType is the dtype of a fused tensor: the inputs' dtype when they

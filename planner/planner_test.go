@@ -71,6 +71,12 @@ func TestPlannerTied(t *testing.T) {
 	runGolden(t, "testdata/tied", tiedFixture())
 }
 
+// TestPlannerTier replays testdata/tier against tierFixture: ATTACH,
+// DETACH, VACUUM and STATS of a store with an object store.
+func TestPlannerTier(t *testing.T) {
+	runGolden(t, "testdata/tier", tierFixture())
+}
+
 func runGolden(t *testing.T, file string, st *memStorage) {
 	datadriven.RunTest(t, file, func(t *testing.T, td *datadriven.TestData) string {
 		src := strings.TrimSpace(td.Input)

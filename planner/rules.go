@@ -10,6 +10,7 @@ type rule struct {
 // rules is the ordered rule table.
 var rules = []rule{
 	{"check-names", checkNames},
+	{"check-attach", checkAttach},
 	{"check-load", checkLoad},
 	{"check-target", checkTarget},
 	{"resolve-selectors", resolveSelectors},

@@ -126,6 +126,44 @@ type Storage interface {
 	Export(ctx context.Context, model, path string, o ExportOptions) error
 	// Compress stores a model again under a new name with o's codec/base.
 	Compress(ctx context.Context, model string, o LoadOptions) (ModelInfo, error)
+	// Attach builds the local catalog of model from its manifest in the
+	// object store ("" attaches every model this node lacks); from, when
+	// not "", must name the store's bucket and prefix. It returns the
+	// names attached, a delta model's base before the model.
+	Attach(ctx context.Context, model, from string) ([]string, error)
+	// Detach forgets a model on this node; the object store keeps it.
+	Detach(ctx context.Context, model string) error
+	// Vacuum removes the object store's chunks that nothing references.
+	Vacuum(ctx context.Context) (VacuumReport, error)
+	// Tier describes the object-store tier; ok is false for a store that
+	// keeps its chunks locally.
+	Tier() (TierInfo, bool, error)
+}
+
+// VacuumReport says what VACUUM found and removed: the manifests and holds
+// read (Roots), the chunk objects listed (Chunks), those no root
+// references and now removed (Deleted) and their size (FreedBytes).
+type VacuumReport struct {
+	Roots, Chunks, Deleted int
+	FreedBytes             int64
+}
+
+// TierInfo describes the store's object-store tier as this node sees it.
+type TierInfo struct {
+	// URL is the bucket and prefix, e.g. s3://models/zoo.
+	URL string
+	// RemoteModels counts local models whose chunks live in the bucket.
+	RemoteModels int
+	// ChunkRefs counts those models' chunk references, DistinctChunks the
+	// distinct chunk objects they name; DedupRatio is LogicalBytes /
+	// UniqueBytes.
+	ChunkRefs, DistinctChunks int64
+	LogicalBytes, UniqueBytes int64
+	DedupRatio                float64
+	// Cache* describe the local cache of chunks fetched from the bucket.
+	CacheBytes, CacheBudget int64
+	CacheEntries            int
+	CacheHits, CacheMisses  int64
 }
 
 // ExportOptions are EXPORT's options: ShardSize > 0 writes a folder of

@@ -6,7 +6,8 @@ import (
 
 // Statement is a parsed query statement: one of *Fuse, *ShowModels,
 // *ShowLayers, *ShowTensors, *Get, *Describe, *Stats, *Diff, *DeleteModel,
-// *Check or *Explain. The set is closed; use a type switch.
+// *Check, *Ingest, *Export, *Compress, *Attach, *Detach, *Vacuum or
+// *Explain. The set is closed; use a type switch.
 type Statement interface {
 	// String prints the statement back in canonical form: keywords in
 	// upper case, single spaces, names quoted only where needed, no
@@ -262,6 +263,47 @@ type Compress struct {
 	IntoPos     lexer.Position
 }
 
+// Attach is ATTACH MODEL model [FROM 'url'] or ATTACH ALL [FROM 'url']:
+// build this node's catalog of a model (or of every model this node
+// lacks) from its manifest in the store's object store.
+type Attach struct {
+	// Pos is the position of ATTACH; EndPos is just past the statement.
+	Pos, EndPos lexer.Position
+	// Model is the model name, unquoted, or "" for ATTACH ALL.
+	Model string
+	// ModelPos is the position of the model name, or the zero Position
+	// for ATTACH ALL.
+	ModelPos lexer.Position
+	// From is the object store named by FROM (s3://bucket/prefix),
+	// unquoted, or "" without FROM. Parse checks only that it is not
+	// empty; the engine checks that it names the store's own bucket.
+	From string
+	// FromPos is the position of the FROM string, or the zero Position
+	// without FROM.
+	FromPos lexer.Position
+}
+
+// All reports whether the statement is ATTACH ALL.
+func (s *Attach) All() bool { return s.Model == "" }
+
+// Detach is DETACH MODEL model: forget a model on this node; its object
+// store keeps it.
+type Detach struct {
+	// Pos is the position of DETACH; EndPos is just past the model name.
+	Pos, EndPos lexer.Position
+	// Model is the model name, unquoted. It is never empty.
+	Model string
+	// ModelPos is the position of the model name.
+	ModelPos lexer.Position
+}
+
+// Vacuum is VACUUM: remove the chunk objects of the object store that no
+// manifest or hold references.
+type Vacuum struct {
+	// Pos is the position of VACUUM; EndPos is just past it.
+	Pos, EndPos lexer.Position
+}
+
 // Explain is EXPLAIN [ANALYZE] statement. Stmt is never itself an *Explain.
 type Explain struct {
 	// Pos is the position of EXPLAIN; EndPos is just past the statement.
@@ -320,6 +362,9 @@ func (*Explain) statement()     {}
 func (*Ingest) statement()      {}
 func (*Export) statement()      {}
 func (*Compress) statement()    {}
+func (*Attach) statement()      {}
+func (*Detach) statement()      {}
+func (*Vacuum) statement()      {}
 
 // Position implements Statement.
 func (s *Ingest) Position() lexer.Position { return s.Pos }
@@ -329,3 +374,12 @@ func (s *Export) Position() lexer.Position { return s.Pos }
 
 // Position implements Statement.
 func (s *Compress) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *Attach) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *Detach) Position() lexer.Position { return s.Pos }
+
+// Position implements Statement.
+func (s *Vacuum) Position() lexer.Position { return s.Pos }

@@ -57,6 +57,13 @@ func (b *builder) plain(s *plainStmt) (Statement, *Error) {
 		out, err = b.export(s.Export)
 	case s.Compress != nil:
 		out, err = b.compress(s.Compress)
+	case s.Attach != nil:
+		out, err = b.attach(s.Attach)
+	case s.Detach != nil:
+		out, err = b.detach(s.Detach)
+	case s.Vacuum != nil:
+		pos, end := span(s.Vacuum.Tokens)
+		out = &Vacuum{Pos: pos, EndPos: end}
 	default:
 		out, err = b.check(s.Check)
 	}
@@ -388,6 +395,34 @@ func (b *builder) compress(s *compressStmt) (*Compress, *Error) {
 	}
 	out.IntoPos = s.Into.Tok.Pos
 	return out, nil
+}
+
+func (b *builder) attach(s *attachStmt) (*Attach, *Error) {
+	pos, end := span(s.Tokens)
+	out := &Attach{Pos: pos, EndPos: end}
+	if s.Model != nil {
+		name, err := b.model(s.Model.Tok, false)
+		if err != nil {
+			return nil, err
+		}
+		out.Model, out.ModelPos = name, s.Model.Tok.Pos
+	}
+	if s.From != nil {
+		out.From, out.FromPos = tokenText(*s.From), s.From.Pos
+		if out.From == "" {
+			return nil, errorAt(b.src, s.From.Pos, "empty object store address (write FROM 's3://bucket/prefix', or leave FROM out)")
+		}
+	}
+	return out, nil
+}
+
+func (b *builder) detach(s *detachStmt) (*Detach, *Error) {
+	pos, end := span(s.Tokens)
+	name, err := b.model(s.Model.Tok, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Detach{Pos: pos, EndPos: end, Model: name, ModelPos: s.Model.Tok.Pos}, nil
 }
 
 func (b *builder) check(s *checkStmt) (*Check, *Error) {

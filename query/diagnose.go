@@ -167,7 +167,26 @@ func unexpectedToken(src string, toks []lexer.Token, tree *query, ute *participl
 	if extra == "" {
 		extra = hint(tok, prev, want)
 	}
+	if u := unquotedURL(src, tok); u != "" && strings.HasPrefix(want, descString) {
+		extra = "; strings are quoted: " + quoteString(u)
+	}
 	return errorAt(src, pos, "unexpected %s (expected %s)%s", describeToken(tok), want, extra)
+}
+
+// unquotedURL returns the address written without quotes that starts at
+// tok (s3://bucket/prefix, which the lexer splits at ':'), or "".
+func unquotedURL(src string, tok lexer.Token) string {
+	if tok.Type != typeIdent || tok.Pos.Offset >= len(src) {
+		return ""
+	}
+	word := src[tok.Pos.Offset:]
+	if i := strings.IndexFunc(word, func(r rune) bool { return unicode.IsSpace(r) || r == ';' }); i >= 0 {
+		word = word[:i]
+	}
+	if !strings.Contains(word, "://") {
+		return ""
+	}
+	return word
 }
 
 // unclosedBracket describes what could stand at toks[i] inside a bracket
@@ -236,8 +255,12 @@ func hint(tok, prev lexer.Token, want string) string {
 		return "; equality is a single '='"
 	case tok.Value == ">" && prev.Value == "<":
 		return "; not-equal is written !="
-	case want == `"MODEL"` && isIdent(prev, "DELETE") && tok.Type == typeIdent:
-		return fmt.Sprintf("; write DELETE MODEL %s", tok.Value)
+	case want == `"MODEL"` && isIdent(prev, "DETACH") && isIdent(tok, "ALL"):
+		return "; DETACH takes one model at a time: DETACH MODEL name"
+	case want == `"MODEL"` && (isIdent(prev, "DELETE") || isIdent(prev, "DETACH")) && tok.Type == typeIdent:
+		return fmt.Sprintf("; write %s MODEL %s", strings.ToUpper(prev.Value), tok.Value)
+	case want == `"MODEL" or "ALL"` && isIdent(prev, "ATTACH") && (tok.Type == typeIdent || tok.Type == typeString):
+		return fmt.Sprintf("; write ATTACH MODEL %s, or ATTACH ALL", tok.Value)
 	}
 	return ""
 }
@@ -266,6 +289,9 @@ func trailingToken(src string, pos lexer.Position, tok, prev, next lexer.Token, 
 		return errorAt(src, pos, "unexpected %s: there is no '(' to close", describeToken(tok))
 	}
 	more := continuations(tree)
+	if p := plainOf(tree); p != nil && p.Vacuum != nil {
+		return errorAt(src, pos, "unexpected %s: VACUUM takes nothing after it (it sweeps the store's whole object store)", describeToken(tok))
+	}
 	if len(more) == 0 {
 		return errorAt(src, pos, "unexpected %s after the end of the statement%s",
 			describeToken(tok), didYouMean(tok, allKeywords))
@@ -291,13 +317,7 @@ func trailingToken(src string, pos lexer.Position, tok, prev, next lexer.Token, 
 // continuations lists the tokens that could extend a complete statement:
 // keywords and punctuation, or descModel where a model name could follow.
 func continuations(tree *query) []string {
-	if tree == nil || tree.Stmt == nil {
-		return nil
-	}
-	plain := tree.Stmt.Plain
-	if tree.Stmt.Explain != nil {
-		plain = tree.Stmt.Explain.Stmt
-	}
+	plain := plainOf(tree)
 	switch {
 	case plain == nil:
 		return nil
@@ -334,6 +354,8 @@ func continuations(tree *query) []string {
 	case plain.Stats != nil && plain.Stats.Model == nil,
 		plain.Check != nil && plain.Check.Model == nil:
 		return []string{descModel}
+	case plain.Attach != nil && plain.Attach.From == nil:
+		return []string{"FROM"}
 	case plain.Diff != nil && len(plain.Diff.Inputs) > 0:
 		var out []string
 		if plain.Diff.Inputs[len(plain.Diff.Inputs)-1].Path == nil {
@@ -345,6 +367,18 @@ func continuations(tree *query) []string {
 		return out
 	}
 	return nil
+}
+
+// plainOf returns the statement of a partial tree (inside EXPLAIN, the
+// explained one), or nil.
+func plainOf(tree *query) *plainStmt {
+	if tree == nil || tree.Stmt == nil {
+		return nil
+	}
+	if tree.Stmt.Explain != nil {
+		return tree.Stmt.Explain.Stmt
+	}
+	return tree.Stmt.Plain
 }
 
 // tokenIndex finds tok in toks by offset, or returns -1.

@@ -18,6 +18,13 @@
 //	DIFF sel, sel
 //	DELETE MODEL model
 //	CHECK [model]
+//	INGEST 'file' [AS model] [BASE model] [CODEC codec [(key = value[, ...])]]
+//	EXPORT model TO 'file' [(key = value[, ...])]
+//	COMPRESS model [BASE model] CODEC codec [(key = value[, ...])] INTO model
+//	ATTACH MODEL model [FROM 's3://bucket/prefix']
+//	ATTACH ALL [FROM 's3://bucket/prefix']
+//	DETACH MODEL model
+//	VACUUM
 //	EXPLAIN [ANALYZE] <statement>
 //
 // A weight is a number or a gradient list [0, 0.5, 1]. A WHERE expression
@@ -25,7 +32,8 @@
 //
 // Parse turns source text into a Statement (one of *Fuse, *ShowModels,
 // *ShowLayers, *ShowTensors, *Get, *Describe, *Stats, *Diff, *DeleteModel,
-// *Check or *Explain); WHERE clauses become an Expr (*Or, *And, *Not or
+// *Check, *Ingest, *Export, *Compress, *Attach, *Detach, *Vacuum or
+// *Explain); WHERE clauses become an Expr (*Or, *And, *Not or
 // *Compare). Every AST node records the source position of its first token
 // (Pos) and the position just past its last token (EndPos), so that later
 // stages can report errors against the source. Parse errors are always of

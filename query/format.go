@@ -290,6 +290,24 @@ func (s *DeleteModel) String() string { return "DELETE MODEL " + formatModel(s.M
 // String implements Statement.
 func (s *Check) String() string { return withOptionalModel("CHECK", s.Model) }
 
+// String implements Statement.
+func (s *Attach) String() string {
+	out := "ATTACH ALL"
+	if s.Model != "" {
+		out = "ATTACH MODEL " + formatModel(s.Model)
+	}
+	if s.From != "" {
+		out += " FROM " + quoteString(s.From)
+	}
+	return out
+}
+
+// String implements Statement.
+func (s *Detach) String() string { return "DETACH MODEL " + formatModel(s.Model) }
+
+// String implements Statement.
+func (s *Vacuum) String() string { return "VACUUM" }
+
 // withOptionalModel writes keyword, followed by model if there is one.
 func withOptionalModel(keyword, model string) string {
 	if model == "" {

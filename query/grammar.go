@@ -42,6 +42,9 @@ type plainStmt struct {
 	Ingest   *ingestStmt   `parser:"| @@"`
 	Export   *exportStmt   `parser:"| @@"`
 	Compress *compressStmt `parser:"| @@"`
+	Attach   *attachStmt   `parser:"| @@"`
+	Detach   *detachStmt   `parser:"| @@"`
+	Vacuum   *vacuumStmt   `parser:"| @@"`
 }
 
 // fuseStmt is FUSE inputs (WEIGHTS weights [USING ...] | USING ...)
@@ -254,6 +257,30 @@ type compressStmt struct {
 	Base  *modelName   `parser:"('BASE' @@)?"`
 	Codec *codecClause `parser:"@@"`
 	Into  *modelName   `parser:"'INTO' @@"`
+}
+
+// attachStmt is ATTACH MODEL model [FROM 'url'] or ATTACH ALL [FROM 'url'].
+type attachStmt struct {
+	Tokens []lexer.Token
+
+	Model *modelName   `parser:"'ATTACH' ( 'MODEL' @@"`
+	All   bool         `parser:"         | @'ALL' )"`
+	From  *lexer.Token `parser:"('FROM' @String)?"`
+}
+
+// detachStmt is DETACH MODEL model.
+type detachStmt struct {
+	Tokens []lexer.Token
+
+	Model *modelName `parser:"'DETACH' 'MODEL' @@"`
+}
+
+// vacuumStmt is VACUUM. Kw captures the keyword, as SHOW MODELS does, so
+// that the branch is recorded as taken.
+type vacuumStmt struct {
+	Tokens []lexer.Token
+
+	Kw bool `parser:"@'VACUUM'"`
 }
 
 // parser is built once; building fails only if the grammar above is wrong,

@@ -33,6 +33,9 @@ func TestHelpFor(t *testing.T) {
 		{[]string{"SHOW"}, []string{"SHOW MODELS", "SHOW LAYERS", "SHOW TENSORS"}},
 		{[]string{"show", "tensors"}, []string{"SHOW TENSORS"}},
 		{[]string{"show", "nonsense"}, []string{"SHOW MODELS", "SHOW LAYERS", "SHOW TENSORS"}},
+		{[]string{"attach"}, []string{"ATTACH MODEL", "ATTACH ALL"}},
+		{[]string{"ATTACH", "all"}, []string{"ATTACH ALL"}},
+		{[]string{"vacuum"}, []string{"VACUUM"}},
 		{[]string{"nonsense"}, nil},
 		{nil, nil},
 	} {
@@ -60,6 +63,8 @@ func TestErrorUsage(t *testing.T) {
 		{"EXPLAIN ANALYZE DELETE MODEL", []string{"DELETE MODEL model"}},
 		{"FUSE a, b WEIGHTS 1", []string{statementHelp[0].Syntax, statementHelp[1].Syntax}},
 		{"SHOUT MODELS", nil},
+		{"ATTACH MODEL", []string{"ATTACH MODEL model [FROM 's3://bucket/prefix']"}},
+		{"EXPLAIN DETACH llama", []string{"DETACH MODEL model"}},
 	} {
 		_, err := Parse(tc.src)
 		qe, ok := err.(*Error)

@@ -110,6 +110,24 @@ var validCases = []struct {
 	{"export m to 'o''k.safetensors'", "EXPORT m TO 'o''k.safetensors'"},
 	{"COMPRESS m BASE b CODEC lossless INTO m2", "COMPRESS m BASE b CODEC lossless INTO m2"},
 
+	// ATTACH, DETACH, VACUUM
+	{"attach model llama", "ATTACH MODEL llama"},
+	{"ATTACH MODEL 'my model' FROM 's3://models/zoo';", "ATTACH MODEL 'my model' FROM 's3://models/zoo'"},
+	{"attach all", "ATTACH ALL"},
+	{"ATTACH ALL from 's3://it''s/zoo?endpoint=http://localhost:9000'", "ATTACH ALL FROM 's3://it''s/zoo?endpoint=http://localhost:9000'"},
+	{"ATTACH MODEL all", "ATTACH MODEL all"},
+	{"ATTACH MODEL from FROM 's3://b'", "ATTACH MODEL from FROM 's3://b'"},
+	{"detach model llama;", "DETACH MODEL llama"},
+	{"DETACH MODEL vacuum", "DETACH MODEL vacuum"},
+	{"vacuum", "VACUUM"},
+	{"VACUUM;", "VACUUM"},
+	// The new keywords stay usable as names.
+	{"STATS all", "STATS all"},
+	{"DESCRIBE vacuum", "DESCRIBE vacuum"},
+	{"DELETE MODEL attach", "DELETE MODEL attach"},
+	{"SHOW TENSORS FROM detach", "SHOW TENSORS FROM detach"},
+	{"FUSE attach, detach WEIGHTS 1, 1 INTO all", "FUSE attach, detach WEIGHTS 1, 1 INTO all"},
+
 	// GET
 	{"GET bert:encoder.layer.0.attention.self.query.weight", "GET bert:encoder.layer.0.attention.self.query.weight"},
 	{"get m:0.weight;", "GET m:0.weight"},
@@ -130,6 +148,10 @@ var validCases = []struct {
 	{"EXPLAIN CHECK", "EXPLAIN CHECK"},
 	{"EXPLAIN SHOW LAYERS OF m", "EXPLAIN SHOW LAYERS OF m"},
 	{"EXPLAIN DESCRIBE m", "EXPLAIN DESCRIBE m"},
+	{"EXPLAIN ATTACH ALL", "EXPLAIN ATTACH ALL"},
+	{"explain analyze attach model m from 's3://b/p'", "EXPLAIN ANALYZE ATTACH MODEL m FROM 's3://b/p'"},
+	{"EXPLAIN DETACH MODEL m", "EXPLAIN DETACH MODEL m"},
+	{"EXPLAIN VACUUM", "EXPLAIN VACUUM"},
 }
 
 func TestParseValid(t *testing.T) {
@@ -281,6 +303,10 @@ func TestParseStatementTypes(t *testing.T) {
 		"EXPORT m TO 'p'":             &Export{Model: "m", Path: "p"},
 		"COMPRESS m CODEC q8 INTO n":  &Compress{Model: "m", Codec: "q8", Into: "n"},
 		"EXPLAIN ANALYZE CHECK":       &Explain{Analyze: true, Stmt: &Check{}},
+		"ATTACH MODEL m":              &Attach{Model: "m"},
+		"ATTACH ALL FROM 's3://b/p'":  &Attach{From: "s3://b/p"},
+		"DETACH MODEL m":              &Detach{Model: "m"},
+		"EXPLAIN VACUUM":              &Explain{Stmt: &Vacuum{}},
 		"FUSE a, b USING slerp":       &Fuse{Inputs: []Selector{{Model: "a"}, {Model: "b"}}, Method: "slerp"},
 		"FUSE a, b WEIGHTS [0, 1], 1": &Fuse{Inputs: []Selector{{Model: "a"}, {Model: "b"}}, Weights: []Weight{{Gradient: []float64{0, 1}}, {Value: 1}}},
 	} {
@@ -380,5 +406,32 @@ func TestParseFuseUsingTree(t *testing.T) {
 	}
 	if _, ok := f.Option("missing"); ok {
 		t.Error("Option(missing) found")
+	}
+}
+
+// ATTACH, DETACH and VACUUM record the positions of their parts.
+func TestParseTierPositions(t *testing.T) {
+	for src, want := range map[string]Statement{
+		"ATTACH MODEL m FROM 's3://b'": &Attach{Pos: pos(0, 1, 1), EndPos: pos(28, 1, 29), Model: "m", ModelPos: pos(13, 1, 14),
+			From: "s3://b", FromPos: pos(20, 1, 21)},
+		"ATTACH ALL":     &Attach{Pos: pos(0, 1, 1), EndPos: pos(10, 1, 11)},
+		"DETACH MODEL m": &Detach{Pos: pos(0, 1, 1), EndPos: pos(14, 1, 15), Model: "m", ModelPos: pos(13, 1, 14)},
+		" VACUUM ;":      &Vacuum{Pos: pos(1, 1, 2), EndPos: pos(7, 1, 8)},
+	} {
+		got, err := Parse(src)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", src, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Parse(%q) =\n %#v\nwant\n %#v", src, got, want)
+		}
+	}
+	a, _ := Parse("ATTACH ALL")
+	if !a.(*Attach).All() {
+		t.Error("ATTACH ALL: All() = false")
+	}
+	a, _ = Parse("ATTACH MODEL all")
+	if a.(*Attach).All() {
+		t.Error("ATTACH MODEL all: All() = true")
 	}
 }

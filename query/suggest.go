@@ -7,13 +7,14 @@ import "strings"
 // where a keyword could appear. (NOT cannot be a WHERE field, but no field
 // is called that.)
 var (
-	statementKeywords = []string{"FUSE", "SHOW", "GET", "DESCRIBE", "STATS", "DIFF", "DELETE", "CHECK", "INGEST", "EXPORT", "COMPRESS", "EXPLAIN"}
+	statementKeywords = []string{"FUSE", "SHOW", "GET", "DESCRIBE", "STATS", "DIFF", "DELETE", "CHECK", "INGEST", "EXPORT", "COMPRESS", "ATTACH", "DETACH", "VACUUM", "EXPLAIN"}
 	allKeywords       = []string{
 		"FUSE", "WEIGHTS", "USING", "TRUE", "FALSE", "BASE", "INTO",
 		"SHOW", "MODELS", "LAYERS", "OF", "TENSORS", "FROM",
 		"WHERE", "OR", "AND", "NOT", "LIKE",
 		"GET", "DESCRIBE", "STATS", "DIFF", "DELETE", "MODEL", "CHECK",
 		"INGEST", "AS", "CODEC", "EXPORT", "TO", "COMPRESS",
+		"ATTACH", "ALL", "DETACH", "VACUUM",
 		"EXPLAIN", "ANALYZE",
 	}
 )

@@ -1,0 +1,250 @@
+package engine
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/objstore"
+)
+
+// testPolicy retries quickly so that fault tests end fast.
+var testPolicy = objstore.Policy{Attempts: 3, Base: time.Millisecond, Max: 5 * time.Millisecond, Deadline: 2 * time.Second}
+
+// openNode opens a store (a "node") whose chunks live in bucket, with
+// small chunks; its consistency is checked when the test ends.
+func openNode(t *testing.T, bucket objstore.Bucket, dir string) *DB {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	db, err := Open(dir, Options{ChunkBytes: 64, Storage: lsm.Options{Tier: &lsm.TierOptions{
+		URL: "s3://zoo/team", Bucket: bucket, Policy: testPolicy, LeaseTTL: time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if db.store == nil {
+			return
+		}
+		problems, err := db.Check("")
+		if err != nil {
+			t.Errorf("consistency check: %v", err)
+		}
+		for _, p := range problems {
+			t.Errorf("consistency check: %s", p)
+		}
+		db.Close()
+	})
+	return db
+}
+
+func exportTo(t *testing.T, db *DB, model string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), model+".safetensors")
+	if err := db.Export(context.Background(), model, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestTierAttachFuseSameBits(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a, b := openNode(t, bucket, ""), openNode(t, bucket, "")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := bucket.Keys("models/"); len(got) != 1 || got[0] != "models/m" {
+		t.Fatalf("manifests %v, want [models/m]", got)
+	}
+	if n := len(bucket.Keys("chunks/")); n == 0 {
+		t.Fatal("no chunk objects uploaded")
+	}
+	if n := len(bucket.Keys("leases/")); n != 0 {
+		t.Fatalf("%d leases left after the ingest", n)
+	}
+	names, err := b.Attach(ctx, "m", "s3://zoo/team")
+	if err != nil || len(names) != 1 {
+		t.Fatalf("attach: %v %v", names, err)
+	}
+	if len(bucket.Keys("holds/")) != 2 {
+		t.Fatalf("holds %v, want one per node", bucket.Keys("holds/"))
+	}
+	assertSameCheckpoint(t, in, exportTo(t, b, "m"))
+	const fuse = "FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 0.25, 0.75 INTO %s"
+	for _, n := range []struct {
+		db   *DB
+		into string
+	}{{a, "fa"}, {b, "fb"}} {
+		if _, err := n.db.Query(ctx, strings.Replace(fuse, "%s", n.into, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assertSameCheckpoint(t, exportTo(t, a, "fa"), exportTo(t, b, "fb"))
+	if _, err := b.Attach(ctx, "m", "s3://other/place"); err == nil || !strings.Contains(err.Error(), "s3://zoo/team, not s3://other/place") {
+		t.Fatalf("attach from another bucket: %v", err)
+	}
+	if _, err := b.Attach(ctx, "nope", ""); err == nil || !strings.Contains(err.Error(), `no model "nope" in s3://zoo/team`) {
+		t.Fatalf("attach of a missing model: %v", err)
+	}
+}
+
+func TestTierDedup(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a := openNode(t, bucket, "")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	before, puts := len(bucket.Keys("chunks/")), bucket.Requests("PUT")
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "m2"}); err != nil {
+		t.Fatal(err)
+	}
+	if after := len(bucket.Keys("chunks/")); after != before {
+		t.Fatalf("second ingest of the same model added %d chunk objects", after-before)
+	}
+	// The second ingest writes its lease (and renewals), its hold and its
+	// manifest, and no chunk.
+	if extra := bucket.Requests("PUT") - puts; extra > 4 {
+		t.Fatalf("second ingest made %d PUTs", extra)
+	}
+	info, ok, err := a.Tier()
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if info.DistinctChunks != int64(before) || info.DedupRatio != 2 || info.UniqueBytes*2 != info.LogicalBytes {
+		t.Fatalf("tier stats %+v, want %d distinct chunks, dedup 2", info, before)
+	}
+}
+
+func TestTierColdThenWarm(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a := openNode(t, bucket, "")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	b := openNode(t, bucket, "")
+	if _, err := b.Attach(ctx, "m", ""); err != nil {
+		t.Fatal(err)
+	}
+	gets := bucket.Requests("GET")
+	exportTo(t, b, "m")
+	cold := bucket.Requests("GET") - gets
+	if cold == 0 {
+		t.Fatal("a cold read fetched nothing from the bucket")
+	}
+	exportTo(t, b, "m")
+	if warm := bucket.Requests("GET") - gets - cold; warm != 0 {
+		t.Fatalf("a warm read made %d GETs", warm)
+	}
+	// Reading needs no bucket once cached; the catalog never does.
+	bucket.SetDown(true)
+	defer bucket.SetDown(false)
+	assertSameCheckpoint(t, in, exportTo(t, b, "m"))
+	if _, err := b.Query(ctx, "SHOW TENSORS FROM m"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTierFaults(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a := openNode(t, bucket, "")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+
+	bucket.FailNext(2) // transient: retried
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "m"}); err != nil {
+		t.Fatalf("ingest through 2 transient failures: %v", err)
+	}
+
+	bucket.SetDown(true)
+	_, err := a.Ingest(ctx, in, IngestOptions{Name: "down"})
+	bucket.SetDown(false)
+	if err == nil || !strings.Contains(err.Error(), "s3://zoo/team") || !strings.Contains(err.Error(), "gave up after 3 attempts") {
+		t.Fatalf("ingest with the store down: %v", err)
+	}
+	if ms, _ := a.Models(); len(ms) != 1 {
+		t.Fatalf("a failed ingest left its model visible: %v", ms)
+	}
+	if len(bucket.Keys("models/down")) != 0 {
+		t.Fatal("a failed ingest published a manifest")
+	}
+
+	// A corrupted object is named when read on a node without it cached.
+	b := openNode(t, bucket, "")
+	if _, err := b.Attach(ctx, "m", ""); err != nil {
+		t.Fatal(err)
+	}
+	key := bucket.Keys("chunks/")[0]
+	bucket.Corrupt(key, 0)
+	failed := b.Export(ctx, "m", filepath.Join(t.TempDir(), "x.safetensors"))
+	if failed == nil || !strings.Contains(failed.Error(), key) || !strings.Contains(failed.Error(), "corrupt") {
+		t.Fatalf("read of a corrupt object: %v", failed)
+	}
+	bucket.Corrupt(key, 0) // mend it, or the end-of-test CHECK fails
+}
+
+func TestTierVacuum(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a := openNode(t, bucket, "")
+	b := openNode(t, bucket, "")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Attach(ctx, "m", ""); err != nil {
+		t.Fatal(err)
+	}
+	chunks := len(bucket.Keys("chunks/"))
+
+	// An ingest that never commits leaves chunks no manifest names.
+	l, err := a.store.BeginLoad("half", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.PutChunk(0, 0, []byte("garbage chunk of an ingest that dies")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Vacuum(ctx); err == nil || !strings.Contains(err.Error(), `waits for ingest of "half"`) {
+		t.Fatalf("VACUUM during an ingest: %v", err)
+	}
+	// The refusal leaves no lock behind: the ingest could go on.
+	if len(bucket.Keys("locks/")) != 0 {
+		t.Fatal("a refused VACUUM left its lock")
+	}
+	l.Abort()
+	if got := len(bucket.Keys("chunks/")); got != chunks+1 {
+		t.Fatalf("%d chunk objects, want %d", got, chunks+1)
+	}
+	rep, err := b.Vacuum(ctx)
+	if err != nil || rep.Deleted != 1 || rep.Roots != 3 {
+		t.Fatalf("VACUUM: %+v %v (want 1 deleted, 3 roots: the manifest and two holds)", rep, err)
+	}
+
+	// A deleted model's chunks stay while another node holds it.
+	if err := a.DeleteModel("m"); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := a.Vacuum(ctx); err != nil || rep.Deleted != 0 {
+		t.Fatalf("VACUUM with a hold left: %+v %v", rep, err)
+	}
+	assertSameCheckpoint(t, in, exportTo(t, b, "m"))
+	if err := b.Detach(ctx, "m"); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := a.Vacuum(ctx); err != nil || rep.Deleted != chunks {
+		t.Fatalf("VACUUM after the last hold went: %+v %v, want %d deleted", rep, err, chunks)
+	}
+	if n := len(bucket.Keys("")); n != 0 {
+		t.Fatalf("objects left in an emptied bucket: %v", bucket.Keys(""))
+	}
+}

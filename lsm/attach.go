@@ -1,0 +1,235 @@
+package lsm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/vsdb/vsdb/objstore"
+)
+
+// Attach builds this node's catalog of a model from its manifest in the
+// object store: records, names and bitmaps, under new local ids; chunks
+// stay in the bucket until read. A model stored as deltas brings its base
+// (attached first when missing). name "" attaches every model in the
+// bucket this node lacks. It returns the names attached, in order.
+func (s *Store) Attach(ctx context.Context, name string) ([]string, error) {
+	t, err := s.needTier("ATTACH")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	if name != "" {
+		names = []string{name}
+	} else if names, err = t.modelNames(ctx); err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, n := range names {
+		r := s.Reader()
+		_, exists, err := r.Model(n)
+		r.Close()
+		if err != nil {
+			return done, err
+		}
+		if exists && name == "" {
+			continue
+		}
+		got, err := s.attachOne(ctx, n, map[string]bool{})
+		done = append(done, got...)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// modelNames lists the models published in the bucket.
+func (t *tier) modelNames(ctx context.Context) ([]string, error) {
+	var names []string
+	err := t.bucket.List(ctx, objModels, func(i objstore.Info) error {
+		n, err := url.PathUnescape(strings.TrimPrefix(i.Key, objModels))
+		if err == nil && n != "" {
+			names = append(names, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, t.remoteErr("listing models", err)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// attachOne attaches name, and its base first if needed; visiting guards
+// against a cycle of bases in damaged manifests.
+func (s *Store) attachOne(ctx context.Context, name string, visiting map[string]bool) ([]string, error) {
+	t := s.tier
+	if visiting[name] {
+		return nil, fmt.Errorf("vsdb: manifests in %s name a cycle of bases through %q", t.name, name)
+	}
+	visiting[name] = true
+	raw, err := t.bucket.Get(ctx, modelObject(name))
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil, fmt.Errorf("vsdb: no model %q in %s", name, t.name)
+	}
+	if err != nil {
+		return nil, t.remoteErr(fmt.Sprintf("ATTACH of %q: reading its manifest", name), err)
+	}
+	mf, err := decodeManifest(t, modelObject(name), raw)
+	if err != nil {
+		return nil, err
+	}
+	if mf.Model.Name != name {
+		return nil, fmt.Errorf("vsdb: manifest %s in %s describes model %q, not %q", modelObject(name), t.name, mf.Model.Name, name)
+	}
+	var done []string
+	if base := mf.Model.Base; base != "" {
+		r := s.Reader()
+		_, ok, err := r.Model(base)
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if done, err = s.attachOne(ctx, base, visiting); err != nil {
+				return done, err
+			}
+		}
+	}
+	if err := s.attachManifest(name, mf, raw); err != nil {
+		return done, err
+	}
+	return append(done, name), nil
+}
+
+// attachManifest commits the manifest's records under new local ids.
+func (s *Store) attachManifest(name string, mf manifest, raw []byte) error {
+	s.write.Lock()
+	l, err := s.beginLoad(name, len(mf.Tensors))
+	if err != nil {
+		s.write.Unlock()
+		return err
+	}
+	if err := l.beginRemote("attach", raw); err != nil {
+		return l.fail(err)
+	}
+	baseIDs, err := s.baseIDs(mf)
+	if err != nil {
+		return l.fail(err)
+	}
+	for i := range mf.Tensors {
+		rec := mf.Tensors[i].TensorRecord
+		if rec.ID, err = l.NewTensor(); err != nil {
+			return l.fail(err)
+		}
+		rec.Base = nil
+		if bt := mf.Tensors[i].BaseTensor; bt != "" {
+			id, ok := baseIDs[bt]
+			if !ok {
+				return l.fail(fmt.Errorf("vsdb: ATTACH of %q: tensor %q is a delta of %q, which its base %q lacks here", name, rec.Name, bt, mf.Model.Base))
+			}
+			rec.Base = &id
+		}
+		if err := rec.validate(rec.ID); err != nil {
+			return l.fail(fmt.Errorf("vsdb: manifest of %q in %s: %v", name, s.tier.name, strings.TrimPrefix(err.Error(), "vsdb: ")))
+		}
+		l.AddTensor(rec)
+	}
+	m := mf.Model
+	m.Remote, m.RawBytes, m.Stored = true, 0, 0 // commitBatch sums them
+	return l.Commit(context.Background(), m)
+}
+
+// baseIDs maps the tensor names of the manifest's base to local ids.
+func (s *Store) baseIDs(mf manifest) (map[string]uint32, error) {
+	out := map[string]uint32{}
+	if mf.Model.Base == "" {
+		return out, nil
+	}
+	r := s.Reader()
+	defer r.Close()
+	bm, ok, err := r.Model(mf.Model.Base)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("vsdb: ATTACH of %q: its base %q is not here", mf.Model.Name, mf.Model.Base)
+	}
+	ts, err := r.Tensors(bm)
+	for _, t := range ts {
+		out[t.Name] = t.ID
+	}
+	return out, err
+}
+
+// Detach forgets a model on this node: its local records go, its hold is
+// released; the bucket keeps the manifest and the chunks.
+func (s *Store) Detach(ctx context.Context, name string) error {
+	t, err := s.needTier("DETACH")
+	if err != nil {
+		return err
+	}
+	r := s.Reader()
+	m, ok, err := r.Model(name)
+	r.Close()
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return fmt.Errorf("vsdb: no model %q", name)
+	case !m.Remote:
+		return fmt.Errorf("vsdb: model %q keeps its chunks on this node only; DETACH would lose it (DELETE MODEL %s removes it)", name, name)
+	}
+	if err := s.deleteLocal(name); err != nil {
+		return err
+	}
+	// Local records first, then the hold: a crash in between leaves a hold
+	// that keeps chunks alive (a leak), never a model whose chunks VACUUM
+	// may remove.
+	if err := t.bucket.Delete(ctx, t.holdObject(name)); err != nil {
+		return t.remoteErr(fmt.Sprintf("DETACH of %q: releasing its hold (the model is gone here; its chunks stay until the hold goes)", name), err)
+	}
+	return nil
+}
+
+// deleteRemote removes a model this node deletes from the bucket: the
+// manifest and this node's hold. Other nodes' holds keep the chunks.
+func (s *Store) deleteRemote(ctx context.Context, name string) error {
+	t := s.tier
+	if err := t.bucket.Delete(ctx, modelObject(name)); err != nil {
+		return t.remoteErr(fmt.Sprintf("DELETE MODEL %q: removing its manifest", name), err)
+	}
+	if err := t.bucket.Delete(ctx, t.holdObject(name)); err != nil {
+		return t.remoteErr(fmt.Sprintf("DELETE MODEL %q: releasing its hold", name), err)
+	}
+	return nil
+}
+
+// remoteDependants names the models in the bucket stored as deltas of name.
+func (t *tier) remoteDependants(ctx context.Context, name string) ([]string, error) {
+	names, err := t.modelNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		if n == name {
+			continue
+		}
+		mf, err := t.readManifest(ctx, modelObject(n))
+		if errors.Is(err, objstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if mf.Model.Base == name {
+			out = append(out, fmt.Sprintf("%q", n))
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,154 @@
+package lsm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vsdb/vsdb/objstore"
+)
+
+// VacuumReport says what VACUUM found and removed.
+type VacuumReport struct {
+	// Roots counts the manifests and holds read; Chunks the chunk objects
+	// listed; Deleted those no root references, now removed; FreedBytes
+	// their size. Leases counts expired leases removed.
+	Roots, Chunks, Deleted, Leases int
+	FreedBytes                     int64
+}
+
+// Vacuum removes the chunk objects no manifest or hold references: those
+// of ingests killed before their manifest, and of models deleted by every
+// node that held them. It is mark and sweep under a lock:
+//
+//  1. write the lock locks/vacuum (refused if another node's is live);
+//  2. list the leases: if any is live, an ingest or attach is running,
+//     whose chunks no manifest names yet; remove the lock and refuse;
+//  3. mark: read every manifest and hold, collecting the chunks they name;
+//  4. sweep: list the chunks and delete the unmarked ones;
+//  5. remove expired leases and the lock.
+//
+// An ingest that starts meanwhile writes its lease, sees the lock, removes
+// its lease and waits; see lease.go for why one side always sees the other.
+func (s *Store) Vacuum(ctx context.Context) (VacuumReport, error) {
+	var rep VacuumReport
+	t, err := s.needTier("VACUUM")
+	if err != nil {
+		return rep, err
+	}
+	stop, err := t.lockVacuum(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer stop()
+	live, expired, err := t.liveLeases(ctx)
+	if err != nil {
+		return rep, t.remoteErr("VACUUM: listing leases", err)
+	}
+	if len(live) > 0 {
+		l := live[0]
+		return rep, fmt.Errorf("vsdb: VACUUM waits for %s of %q on node %s (its lease runs until %s); try again when it ends", l.Op, l.Model, l.Node, l.Expires.Format(time.RFC3339))
+	}
+	marked, roots, err := t.mark(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.Roots = roots
+	var garbage []objstore.Info
+	err = t.bucket.List(ctx, objChunks, func(i objstore.Info) error {
+		rep.Chunks++
+		name := i.Key[strings.LastIndexByte(i.Key, '/')+1:]
+		if !marked[name] {
+			garbage = append(garbage, i)
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, t.remoteErr("VACUUM: listing chunks", err)
+	}
+	for _, g := range garbage {
+		if err := t.bucket.Delete(ctx, g.Key); err != nil {
+			return rep, t.remoteErr("VACUUM: deleting "+g.Key, err)
+		}
+		rep.Deleted++
+		rep.FreedBytes += g.Size
+	}
+	for _, k := range expired {
+		if t.bucket.Delete(ctx, k) == nil {
+			rep.Leases++
+		}
+	}
+	return rep, nil
+}
+
+// lockVacuum writes VACUUM's lock, renewed until the returned stop is
+// called (which removes it).
+func (t *tier) lockVacuum(ctx context.Context) (func(), error) {
+	if holder, running, err := t.lockHolder(ctx); err != nil {
+		return nil, t.remoteErr("VACUUM: reading its lock", err)
+	} else if running && holder.Node != t.node {
+		return nil, fmt.Errorf("vsdb: VACUUM is already running on node %s (its lock runs until %s)", holder.Node, holder.Expires.Format(time.RFC3339))
+	}
+	write := func(ctx context.Context) error {
+		b, _ := json.Marshal(leaseRecord{Node: t.node, Op: "vacuum", Expires: time.Now().Add(t.ttl).UTC()})
+		return t.bucket.Put(ctx, objVacuum, b)
+	}
+	if err := write(ctx); err != nil {
+		return nil, t.remoteErr("VACUUM: writing its lock", err)
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(t.ttl / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				write(ctx)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		t.bucket.Delete(c, objVacuum)
+	}, nil
+}
+
+// mark reads every manifest and hold and returns the chunks they name. A
+// root that cannot be read stops VACUUM: sweeping without it could delete
+// chunks it names.
+func (t *tier) mark(ctx context.Context) (map[string]bool, int, error) {
+	var keys []string
+	for _, p := range []string{objModels, objHolds} {
+		err := t.bucket.List(ctx, p, func(i objstore.Info) error {
+			keys = append(keys, i.Key)
+			return nil
+		})
+		if err != nil {
+			return nil, 0, t.remoteErr("VACUUM: listing "+p, err)
+		}
+	}
+	marked := map[string]bool{}
+	roots := 0
+	for _, k := range keys {
+		mf, err := t.readManifest(ctx, k)
+		if errors.Is(err, objstore.ErrNotFound) {
+			continue // deleted meanwhile: its chunks are no longer kept by it
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("vsdb: VACUUM stopped before deleting anything: %v", strings.TrimPrefix(err.Error(), "vsdb: "))
+		}
+		roots++
+		mf.chunks(func(h string) { marked[h] = true })
+	}
+	return marked, roots, nil
+}
