@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, vet, the Go tests under the race detector
-# (including the layering test, the kill test and, with numpy and
+# (including the layering test, the kill test, the object-store tests
+# against a SeaweedFS server they start and, with numpy and
 # safetensors from .venv, the Python interop tests, and with torch the
 # PyTorch reader's tests), the shared bad-input
 # cases through the real command line, then the Python client's tests
@@ -18,6 +19,13 @@ if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
 fi
 export VSDB_PYTHON="$PYTHON"
 export VSDB_REQUIRE_TORCH=1
+# The object-store tests run two vsdb nodes on the real model against a
+# real SeaweedFS S3 gateway (weed, built once from the Go module proxy
+# into .cache/weed by scripts/weed.sh; a few minutes the first time).
+source scripts/weed.sh
+source scripts/model.sh
+export VSDB_REQUIRE_WEED=1
+export VSDB_TIER_MODEL="$MODEL_DIR/model.safetensors"
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))

@@ -29,6 +29,7 @@ import (
 
 type cli struct {
 	DB      string `name:"db" help:"Store folder (default: $VSDB_DB, else $XDG_DATA_HOME/vsdb, else ~/.local/share/vsdb)." placeholder:"DIR"`
+	Store   string `name:"store" env:"VSDB_STORE" help:"Keep tensor chunks in an S3-compatible object store shared with other vsdb nodes (see docs/SCALE.md); the store remembers it. Endpoint, region and path-style from the URL's parameters or AWS_ENDPOINT_URL/AWS_REGION/VSDB_S3_PATH_STYLE, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials." placeholder:"s3://BUCKET/PREFIX"`
 	Verbose int    `short:"v" type:"counter" help:"Log to stderr (log/slog, key=value): -v each statement with its time, -vv also the store's internals."`
 
 	Shell   shellCmd   `cmd:"" default:"1" help:"Open the interactive shell (the default; .help inside). Example: vsdb --db ./store"`
@@ -118,13 +119,14 @@ func run(c *cli, command string) error {
 	}
 	// Only the shell and ingest create a store; the other commands read or
 	// change one that exists.
-	create := command == "shell" || command == "ingest <path>" || command == "serve"
+	// A node joining a shared object store starts with an empty folder.
+	create := command == "shell" || command == "ingest <path>" || command == "serve" || c.Store != ""
 	if command == "delete <model>" && c.Delete.IfExists {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 			return nil // nothing to delete
 		}
 	}
-	db, err := engine.Open(dir, engine.Options{MustExist: !create, Logger: newLogger(c.Verbose)})
+	db, err := engine.Open(dir, engine.Options{MustExist: !create, Logger: newLogger(c.Verbose), Store: c.Store})
 	if err != nil {
 		return err
 	}
