@@ -248,3 +248,53 @@ func TestTierVacuum(t *testing.T) {
 		t.Fatalf("objects left in an emptied bucket: %v", bucket.Keys(""))
 	}
 }
+
+// TestTierVacuumReleasesOrphanHolds: a node killed after publishing its
+// hold but before committing locally leaves a hold of a model it does not
+// have; its own VACUUM releases it (another node's VACUUM must not).
+func TestTierVacuumReleasesOrphanHolds(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a := openNode(t, bucket, "")
+	other := openNode(t, bucket, "")
+	if _, err := a.Ingest(ctx, writeCheckpoint(t, t.TempDir(), twoLayerModel()), IngestOptions{Name: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Ingest(ctx, writeCheckpoint(t, t.TempDir(), corruptionModel()), IngestOptions{Name: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	holds := bucket.Keys("holds/")
+	if len(holds) != 2 {
+		t.Fatalf("holds = %v", holds)
+	}
+	yHold := holds[1]
+	if !strings.HasSuffix(yHold, "/y") {
+		t.Fatalf("holds = %v", holds)
+	}
+	raw, err := bucket.Get(ctx, yHold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := strings.TrimSuffix(yHold, "y") + "ghost"
+	if err := bucket.Put(ctx, ghost, raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeleteModel("y"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(bucket.Keys("chunks/"))
+	if rep, err := other.Vacuum(ctx); err != nil || rep.Deleted != 0 {
+		t.Fatalf("another node's VACUUM: %+v %v; the ghost hold is not its to release", rep, err)
+	}
+	if len(bucket.Keys(ghost)) != 1 {
+		t.Fatal("another node released this node's hold")
+	}
+	rep, err := a.Vacuum(ctx)
+	if err != nil || rep.Deleted == 0 {
+		t.Fatalf("VACUUM on the ghost's node: %+v %v; want y's chunks deleted", rep, err)
+	}
+	if len(bucket.Keys(ghost)) != 0 || len(bucket.Keys("chunks/")) != before-rep.Deleted {
+		t.Fatalf("orphan hold kept: %v", bucket.Keys("holds/"))
+	}
+	assertSameCheckpoint(t, writeCheckpoint(t, t.TempDir(), twoLayerModel()), exportTo(t, a, "x"))
+}

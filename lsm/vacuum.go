@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 type VacuumReport struct {
 	// Roots counts the manifests and holds read; Chunks the chunk objects
 	// listed; Deleted those no root references, now removed; FreedBytes
-	// their size. Leases counts expired leases removed.
-	Roots, Chunks, Deleted, Leases int
+	// their size. Leases counts expired leases removed; Holds this node's
+	// holds of models it no longer has, released.
+	Roots, Chunks, Deleted, Leases, Holds int
 	FreedBytes                     int64
 }
 
@@ -27,9 +29,11 @@ type VacuumReport struct {
 //  1. write the lock locks/vacuum (refused if another node's is live);
 //  2. list the leases: if any is live, an ingest or attach is running,
 //     whose chunks no manifest names yet; remove the lock and refuse;
-//  3. mark: read every manifest and hold, collecting the chunks they name;
-//  4. sweep: list the chunks and delete the unmarked ones;
-//  5. remove expired leases and the lock.
+//  3. release this node's holds of models it does not have (left by a
+//     crash between publishing a hold and committing locally);
+//  4. mark: read every manifest and hold, collecting the chunks they name;
+//  5. sweep: list the chunks and delete the unmarked ones;
+//  6. remove expired leases and the lock.
 //
 // An ingest that starts meanwhile writes its lease, sees the lock, removes
 // its lease and waits; see lease.go for why one side always sees the other.
@@ -51,6 +55,9 @@ func (s *Store) Vacuum(ctx context.Context) (VacuumReport, error) {
 	if len(live) > 0 {
 		l := live[0]
 		return rep, fmt.Errorf("vsdb: VACUUM waits for %s of %q on node %s (its lease runs until %s); try again when it ends", l.Op, l.Model, l.Node, l.Expires.Format(time.RFC3339))
+	}
+	if rep.Holds, err = s.releaseOrphanHolds(ctx); err != nil {
+		return rep, err
 	}
 	marked, roots, err := t.mark(ctx)
 	if err != nil {
@@ -151,4 +158,41 @@ func (t *tier) mark(ctx context.Context) (map[string]bool, int, error) {
 		mf.chunks(func(h string) { marked[h] = true })
 	}
 	return marked, roots, nil
+}
+
+// releaseOrphanHolds deletes this node's holds of models it does not hold
+// locally: an ingest or attach killed after publishing its hold but before
+// its local commit leaves one, which would keep its chunks forever. Only
+// this node can tell (another node's hold is that node's business), and
+// no load of its own is running (VACUUM saw no live lease).
+func (s *Store) releaseOrphanHolds(ctx context.Context) (int, error) {
+	t := s.tier
+	mine := objHolds + t.node + "/"
+	var names []string
+	err := t.bucket.List(ctx, mine, func(i objstore.Info) error {
+		if n, err := url.PathUnescape(strings.TrimPrefix(i.Key, mine)); err == nil {
+			names = append(names, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, t.remoteErr("VACUUM: listing this node's holds", err)
+	}
+	released := 0
+	for _, n := range names {
+		r := s.Reader()
+		m, ok, err := r.Model(n)
+		r.Close()
+		if err != nil {
+			return released, err
+		}
+		if ok && m.Remote {
+			continue
+		}
+		if err := t.bucket.Delete(ctx, t.holdObject(n)); err != nil {
+			return released, t.remoteErr("VACUUM: releasing the orphan hold of "+fmt.Sprintf("%q", n), err)
+		}
+		released++
+	}
+	return released, nil
 }
