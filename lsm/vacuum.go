@@ -19,7 +19,7 @@ type VacuumReport struct {
 	// their size. Leases counts expired leases removed; Holds this node's
 	// holds of models it no longer has, released.
 	Roots, Chunks, Deleted, Leases, Holds int
-	FreedBytes                     int64
+	FreedBytes                            int64
 }
 
 // Vacuum removes the chunk objects no manifest or hold references: those
