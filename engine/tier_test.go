@@ -298,3 +298,36 @@ func TestTierVacuumReleasesOrphanHolds(t *testing.T) {
 	}
 	assertSameCheckpoint(t, writeCheckpoint(t, t.TempDir(), twoLayerModel()), exportTo(t, a, "x"))
 }
+
+// TestTierAttachDeltaModel: a fine-tune stored as deltas against its base
+// attaches on another node (its base first) and reads back the same bits.
+func TestTierAttachDeltaModel(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a, b := openNode(t, bucket, ""), openNode(t, bucket, "")
+	base := twoLayerModel()
+	if _, err := a.Ingest(ctx, writeCheckpoint(t, t.TempDir(), base), IngestOptions{Name: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	ft := twoLayerModel()
+	for i := range ft {
+		ft[i].vals = append([]float32(nil), ft[i].vals...)
+		if len(ft[i].vals) > 0 {
+			ft[i].vals[0] += 0.5
+		}
+	}
+	in := writeCheckpoint(t, t.TempDir(), ft)
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "ft", Base: "base"}); err != nil {
+		t.Fatal(err)
+	}
+	names, err := b.Attach(ctx, "ft", "")
+	if err != nil || strings.Join(names, ",") != "base,ft" {
+		t.Fatalf("ATTACH MODEL ft = %v, %v; want its base attached first", names, err)
+	}
+	assertSameCheckpoint(t, in, exportTo(t, b, "ft"))
+	c := openNode(t, bucket, "")
+	if names, err := c.Attach(ctx, "", ""); err != nil || strings.Join(names, ",") != "base,ft" {
+		t.Fatalf("ATTACH ALL = %v, %v", names, err)
+	}
+	assertSameCheckpoint(t, in, exportTo(t, c, "ft"))
+}

@@ -122,7 +122,7 @@ func (s *Store) attachManifest(name string, mf manifest, raw []byte) error {
 		return l.fail(err)
 	}
 	for i := range mf.Tensors {
-		rec := mf.Tensors[i].TensorRecord
+		rec := mf.Tensors[i].Record
 		if rec.ID, err = l.NewTensor(); err != nil {
 			return l.fail(err)
 		}

@@ -25,13 +25,16 @@ type manifest struct {
 	Written    string   `json:"written"`
 }
 
+// manifestTensor is one tensor of a manifest. The record is a field, not
+// embedded: TensorRecord has its own MarshalJSON, which an embedded
+// record would promote, dropping BaseTensor.
 type manifestTensor struct {
-	TensorRecord
+	Record TensorRecord `json:"record"`
 	// BaseTensor names, in the base model, the tensor this one is a delta of.
 	BaseTensor string `json:"base_tensor,omitempty"`
 }
 
-const manifestFormat = 1
+const manifestFormat = 1 // not yet released: layouts before this one were never published
 
 // buildManifest describes a model about to commit. r resolves base ids.
 func (l *Load) buildManifest(r *Reader, m ModelRecord) ([]byte, error) {
@@ -40,8 +43,8 @@ func (l *Load) buildManifest(r *Reader, m ModelRecord) ([]byte, error) {
 	mf.Model.Name, mf.Model.Tensors, mf.Model.Remote = l.name, len(l.records), true
 	seen := map[string]bool{}
 	for _, t := range l.records {
-		mt := manifestTensor{TensorRecord: t}
-		mt.ID, mt.Model, mt.Base = 0, 0, nil
+		mt := manifestTensor{Record: t}
+		mt.Record.ID, mt.Record.Model, mt.Record.Base = 0, 0, nil
 		if t.Base != nil {
 			bt, err := r.Tensor(*t.Base)
 			if err != nil {
@@ -84,20 +87,48 @@ func decodeManifest(t *tier, key string, b []byte) (manifest, error) {
 	if mf.Format != manifestFormat {
 		return mf, fmt.Errorf("vsdb: manifest %s in %s has format %d; this vsdb reads format %d", key, t.name, mf.Format, manifestFormat)
 	}
+	if err := mf.check(); err != nil {
+		return mf, fmt.Errorf("vsdb: manifest %s in %s: %v", key, t.name, err)
+	}
+	return mf, nil
+}
+
+// check refuses a manifest whose seal is right but whose content could not
+// have been written by an ingest: it would break the local catalog.
+func (mf *manifest) check() error {
+	if mf.Model.Name == "" {
+		return fmt.Errorf("the model has no name")
+	}
+	if len(mf.Tensors) == 0 || mf.Model.Tensors != len(mf.Tensors) {
+		return fmt.Errorf("model %q lists %d tensors, its record says %d", mf.Model.Name, len(mf.Tensors), mf.Model.Tensors)
+	}
+	names := make(map[string]bool, len(mf.Tensors))
 	for i := range mf.Tensors {
-		for _, h := range mf.Tensors[i].Hashes {
+		rec := &mf.Tensors[i].Record
+		switch {
+		case rec.Name == "":
+			return fmt.Errorf("tensor %d has no name", i)
+		case names[rec.Name]:
+			return fmt.Errorf("tensor %q is listed twice", rec.Name)
+		case len(rec.Hashes) != len(rec.ChunkCRCs):
+			return fmt.Errorf("tensor %q names %d chunk objects for %d chunks", rec.Name, len(rec.Hashes), len(rec.ChunkCRCs))
+		case (mf.Tensors[i].BaseTensor != "") != (mf.Model.Base != "" && rec.Delta != ""):
+			return fmt.Errorf("tensor %q: its base tensor %q does not fit model base %q and delta %q", rec.Name, mf.Tensors[i].BaseTensor, mf.Model.Base, rec.Delta)
+		}
+		names[rec.Name] = true
+		for _, h := range rec.Hashes {
 			if _, err := hashBytes(h); err != nil {
-				return mf, fmt.Errorf("vsdb: manifest %s in %s: tensor %q names chunk %q", key, t.name, mf.Tensors[i].Name, h)
+				return fmt.Errorf("tensor %q names chunk %q", rec.Name, h)
 			}
 		}
 	}
-	return mf, nil
+	return nil
 }
 
 // chunks lists every chunk name the manifest keeps alive.
 func (mf *manifest) chunks(fn func(string)) {
 	for i := range mf.Tensors {
-		for _, h := range mf.Tensors[i].Hashes {
+		for _, h := range mf.Tensors[i].Record.Hashes {
 			fn(h)
 		}
 	}
