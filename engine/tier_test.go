@@ -331,3 +331,55 @@ func TestTierAttachDeltaModel(t *testing.T) {
 	}
 	assertSameCheckpoint(t, in, exportTo(t, c, "ft"))
 }
+
+// TestTierCloseStopsPrefetch: a read that fails while background fetches
+// are in flight, then Close: the fetches stop before the store closes
+// (they used to write to the closed cache and panic).
+func TestTierCloseStopsPrefetch(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a := openNode(t, bucket, "")
+	// b is closed by the test itself, so it is opened without openNode's
+	// check at cleanup.
+	b, err := Open(t.TempDir(), Options{ChunkBytes: 64, Storage: lsm.Options{Tier: &lsm.TierOptions{
+		URL: "s3://zoo/team", Bucket: bucket, Policy: testPolicy, LeaseTTL: time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Ingest(ctx, writeCheckpoint(t, t.TempDir(), twoLayerModel()), IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Attach(ctx, "m", ""); err != nil {
+		t.Fatal(err)
+	}
+	r := b.store.Reader()
+	m, _, err := r.Model("m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := r.Tensors(m)
+	r.Close()
+	if err != nil || len(ts[0].Hashes) == 0 {
+		t.Fatalf("tensors: %v", err)
+	}
+	lost := "chunks/" + ts[0].Hashes[0][:2] + "/" + ts[0].Hashes[0]
+	kept, err := bucket.Get(ctx, lost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bucket.Delete(ctx, lost); err != nil {
+		t.Fatal(err)
+	}
+	bucket.SetDelay(20 * time.Millisecond)
+	err = b.Export(ctx, "m", filepath.Join(t.TempDir(), "m.safetensors"))
+	if err == nil || !strings.Contains(err.Error(), "is missing from s3://zoo/team") {
+		t.Fatalf("export with a chunk object gone: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bucket.SetDelay(0)
+	if err := bucket.Put(ctx, lost, kept); err != nil { // for a's check
+		t.Fatal(err)
+	}
+}

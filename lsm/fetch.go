@@ -97,18 +97,32 @@ func (t *tier) prefetch(ctx context.Context, refs []chunkRef) {
 		seen[r.hash] = true
 		todo = append(todo, r)
 	}
-	if len(todo) == 0 {
+	if len(todo) == 0 || !t.background.add(t.upload + 1) {
 		return
 	}
+	// The fetches end with ctx or with the store, whichever ends first:
+	// they write to the store's cache.
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(t.background.ctx, cancel)
+	var workers sync.WaitGroup
 	jobs := make(chan chunkRef)
 	for range t.upload {
+		workers.Add(1)
 		go func() {
+			defer t.background.done()
+			defer workers.Done()
 			for r := range jobs {
 				t.fetch(ctx, r) // errors surface when the chunk is read
 			}
 		}()
 	}
 	go func() {
+		workers.Wait()
+		stop()
+		cancel()
+	}()
+	go func() {
+		defer t.background.done()
 		defer close(jobs)
 		var sent int64
 		for _, r := range todo {
@@ -152,4 +166,42 @@ func (r *Reader) Prefetch(ctx context.Context, ts []TensorRecord) {
 		all = append(all, refs(&ts[i], 0, len(ts[i].Hashes))...)
 	}
 	t.prefetch(ctx, all)
+}
+
+// background tracks the goroutines that fetch chunks ahead of reads, so
+// that closing the store stops them before Pebble closes under them.
+type background struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newBackground() *background {
+	b := &background{}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	return b
+}
+
+// add registers n goroutines about to start; false once closed.
+func (b *background) add(n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.wg.Add(n)
+	return true
+}
+
+func (b *background) done() { b.wg.Done() }
+
+// close cancels the goroutines and waits for them.
+func (b *background) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.cancel()
+	b.wg.Wait()
 }

@@ -1,7 +1,6 @@
 package lsm
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/vsdb/vsdb/codec"
@@ -38,7 +37,7 @@ func (s *Store) remoteChunk(t *TensorRecord, i int, fn func(enc []byte) error) e
 	ctx, cancel := tr.ctx()
 	defer cancel()
 	if i+1 < len(t.Hashes) {
-		tr.prefetch(context.Background(), refs(t, i+1, readAhead-1))
+		tr.prefetch(tr.background.ctx, refs(t, i+1, readAhead-1))
 	}
 	enc, err := tr.fetch(ctx, refs(t, i, 1)[0])
 	if err != nil {

@@ -113,6 +113,7 @@ func (s *Store) Close() error {
 	}
 	ferr := s.flushReads()
 	if s.tier != nil {
+		s.tier.background.close() // no fetch writes to the cache after this
 		s.tier.cache.flush()
 	}
 	err := s.db.Close()

@@ -58,6 +58,8 @@ type tier struct {
 	cache  *chunkCache
 	// fetches coordinates fetches of the same chunk.
 	fetches fetcher
+	// background holds the prefetches, stopped at Close.
+	background *background
 }
 
 const (
@@ -153,7 +155,7 @@ func newTier(o TierOptions) (*tier, error) {
 		}
 		b = s3
 	}
-	return &tier{bucket: objstore.Retry(b, o.Policy), url: o.URL, name: c.String(), ttl: o.LeaseTTL, upload: o.Uploads, budget: o.CacheBytes}, nil
+	return &tier{bucket: objstore.Retry(b, o.Policy), url: o.URL, name: c.String(), ttl: o.LeaseTTL, upload: o.Uploads, budget: o.CacheBytes, background: newBackground()}, nil
 }
 
 // applyTierParams reads cache= and lease= and fills the defaults.

@@ -21,6 +21,7 @@ type Mem struct {
 	objects map[string]memObject
 	down    atomic.Bool
 	failN   atomic.Int64
+	delay   atomic.Int64 // nanoseconds each call waits
 	// Requests counts calls by method (PUT, GET, HEAD, LIST, DELETE).
 	requests sync.Map
 }
@@ -37,6 +38,9 @@ func (m *Mem) String() string { return "mem://test" }
 
 // SetDown makes every call fail (or succeed again).
 func (m *Mem) SetDown(down bool) { m.down.Store(down) }
+
+// SetDelay makes every call wait d first (a slow store), or ctx's end.
+func (m *Mem) SetDelay(d time.Duration) { m.delay.Store(int64(d)) }
 
 // FailNext makes the next n calls fail with a transient error.
 func (m *Mem) FailNext(n int) { m.failN.Store(int64(n)) }
@@ -77,6 +81,14 @@ func (m *Mem) Corrupt(key string, i int) {
 func (m *Mem) enter(ctx context.Context, method string) error {
 	v, _ := m.requests.LoadOrStore(method, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)
+	if d := time.Duration(m.delay.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
