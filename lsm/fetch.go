@@ -97,7 +97,7 @@ func (t *tier) prefetch(ctx context.Context, refs []chunkRef) {
 		seen[r.hash] = true
 		todo = append(todo, r)
 	}
-	if len(todo) == 0 || !t.background.add(t.upload + 1) {
+	if len(todo) == 0 || !t.background.add(t.upload+1) {
 		return
 	}
 	// The fetches end with ctx or with the store, whichever ends first:
