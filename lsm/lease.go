@@ -36,8 +36,13 @@ type lease struct {
 	rec    leaseRecord
 	mu     sync.Mutex
 	lastOK time.Time
-	stop   chan struct{}
-	done   chan struct{}
+	// lost is set once a renewal came too late: the lease may have
+	// expired in between (the process was paused, or the bucket out of
+	// reach), and whatever it protected may have been acted on by another
+	// node. A lost lease stays lost even if later renewals succeed.
+	lost bool
+	stop chan struct{}
+	done chan struct{}
 }
 
 func nonce() string {
@@ -50,6 +55,9 @@ func nonce() string {
 // VACUUM runs.
 func (t *tier) takeLease(ctx context.Context, op, model string) (*lease, error) {
 	l := &lease{t: t, key: objLeases + t.node + "-" + nonce(), rec: leaseRecord{Node: t.node, Op: op, Model: model}}
+	// A VACUUM renews its lock while it runs; one that stays longer than
+	// two lifetimes is more likely a lock with a clock far ahead.
+	giveUp := time.Now().Add(2 * t.ttl)
 	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 		if err := l.write(ctx); err != nil {
 			return nil, t.remoteErr(op+" of "+fmt.Sprintf("%q", model)+": writing its lease", err)
@@ -63,9 +71,13 @@ func (t *tier) takeLease(ctx context.Context, op, model string) (*lease, error) 
 			break
 		}
 		t.bucket.Delete(ctx, l.key)
+		busy := fmt.Errorf("vsdb: %s of %q: VACUUM is running on node %s (its lock %s runs until %s); try again when it ends", op, model, vac.Node, objVacuum, vac.Expires.Format(time.RFC3339))
+		if time.Now().Add(wait).After(giveUp) {
+			return nil, busy
+		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("vsdb: %s of %q: VACUUM is running on node %s (its lock runs until %s); try again when it ends", op, model, vac.Node, vac.Expires.Format(time.RFC3339))
+			return nil, busy
 		case <-time.After(wait):
 		}
 	}
@@ -76,6 +88,11 @@ func (t *tier) takeLease(ctx context.Context, op, model string) (*lease, error) 
 
 func (l *lease) write(ctx context.Context) error {
 	start := time.Now()
+	l.mu.Lock()
+	if !l.lastOK.IsZero() && start.Sub(l.lastOK) > l.t.ttl*3/4 {
+		l.lost = true
+	}
+	l.mu.Unlock()
 	l.rec.Expires = start.Add(l.t.ttl).UTC()
 	b, _ := json.Marshal(l.rec)
 	if err := l.t.bucket.Put(ctx, l.key, b); err != nil {
@@ -106,14 +123,23 @@ func (l *lease) renew() {
 // valid fails once the lease may have expired: its last successful write
 // is older than its lifetime less a margin for clock drift and the write
 // about to happen.
+//
+// A renewal that comes after that point marks the lease lost for good.
 func (l *lease) valid() error {
 	l.mu.Lock()
-	age := time.Since(l.lastOK)
+	age, lost := time.Since(l.lastOK), l.lost
 	l.mu.Unlock()
-	if age > l.t.ttl*3/4 {
-		return fmt.Errorf("vsdb: %s of %q lost its lease in %s (not renewed for %s; the object store may be unreachable): nothing was published", l.rec.Op, l.rec.Model, l.t.name, age.Round(time.Second))
+	if lost || age > l.t.ttl*3/4 {
+		return fmt.Errorf("vsdb: %s lost its lease %s in %s (not renewed in time: the process was paused or the object store out of reach; lease=%s)", l.what(), l.key, l.t.name, l.t.ttl)
 	}
 	return nil
+}
+
+func (l *lease) what() string {
+	if l.rec.Model == "" {
+		return l.rec.Op
+	}
+	return fmt.Sprintf("%s of %q", l.rec.Op, l.rec.Model)
 }
 
 // release stops renewing and deletes the lease.
@@ -124,6 +150,12 @@ func (l *lease) release() {
 	close(l.stop)
 	<-l.done
 	l.stop = nil
+	l.mu.Lock()
+	lost := l.lost
+	l.mu.Unlock()
+	if lost && l.key == objVacuum {
+		return // another VACUUM may hold the lock by now
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	l.t.bucket.Delete(ctx, l.key) // an undeleted lease only expires

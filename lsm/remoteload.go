@@ -137,7 +137,7 @@ func (rl *remoteLoad) wait(name string) error {
 // model becomes visible to other nodes when the manifest lands, complete.
 func (rl *remoteLoad) publish(l *Load, mf []byte) error {
 	if err := rl.lease.valid(); err != nil {
-		return err
+		return fmt.Errorf("%w; nothing was published", err)
 	}
 	ctx, cancel := rl.t.ctx()
 	defer cancel()

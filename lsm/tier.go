@@ -69,6 +69,9 @@ const (
 	objLeases   = "leases/"
 	objVacuum   = "locks/vacuum"
 	maxManifest = 256 << 20
+	// minLease bounds lease=: shorter leases would expire between the
+	// requests of one step.
+	minLease = time.Second
 )
 
 func chunkObject(hash string) string { return objChunks + hash[:2] + "/" + hash }
@@ -173,6 +176,9 @@ func applyTierParams(o *TierOptions, q url.Values) error {
 			if err != nil || d <= 0 {
 				return fmt.Errorf("vsdb: lease=%q in %s: expected a duration such as 2m", v[0], TierName(o.URL))
 			}
+			if d < minLease {
+				return fmt.Errorf("vsdb: lease=%q in %s: at least %s (leases are renewed every third of it, over the network)", v[0], TierName(o.URL), minLease)
+			}
 			o.LeaseTTL = d
 		default:
 			return fmt.Errorf("vsdb: unknown parameter %q in %s (known: endpoint, region, path_style, cache, lease)", k, TierName(o.URL))
@@ -184,32 +190,36 @@ func applyTierParams(o *TierOptions, q url.Values) error {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 2 * time.Minute
 	}
+	if o.LeaseTTL < minLease {
+		return fmt.Errorf("vsdb: a lease of %s is too short for %s: at least %s", o.LeaseTTL, TierName(o.URL), minLease)
+	}
 	if o.Uploads <= 0 {
 		o.Uploads = 8
 	}
 	return nil
 }
 
-// parseBytes reads 512MiB, 2GiB, 100MB, 0 or a plain number of bytes.
+// parseBytes reads a cache size: 512MiB, 2GiB, 100MB or a plain number of
+// bytes, from 1 MiB to 1 PiB.
 func parseBytes(s string) (int64, error) {
 	units := []struct {
 		suffix string
-		mult   int64
+		mult   float64
 	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	num, mult := s, 1.0
 	for _, u := range units {
-		if num, ok := strings.CutSuffix(s, u.suffix); ok {
-			n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-			if err != nil || n < 0 {
-				return 0, fmt.Errorf("expected a size such as 2GiB")
-			}
-			return int64(n * float64(u.mult)), nil
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
 		}
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("expected a size such as 2GiB")
+	n, err := strconv.ParseFloat(num, 64)
+	v := n * mult
+	// Written so that NaN fails too.
+	if err != nil || !(v >= 1<<20 && v <= 1<<50) {
+		return 0, fmt.Errorf("expected a size from 1MiB to 1PiB, such as 2GiB")
 	}
-	return n, nil
+	return int64(v), nil
 }
 
 // nodeID is this store's name among the nodes sharing a bucket, made at

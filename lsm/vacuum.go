@@ -2,7 +2,6 @@ package lsm
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -43,11 +42,11 @@ func (s *Store) Vacuum(ctx context.Context) (VacuumReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	stop, err := t.lockVacuum(ctx)
+	lock, err := t.lockVacuum(ctx)
 	if err != nil {
 		return rep, err
 	}
-	defer stop()
+	defer lock.release()
 	live, expired, err := t.liveLeases(ctx)
 	if err != nil {
 		return rep, t.remoteErr("VACUUM: listing leases", err)
@@ -63,6 +62,7 @@ func (s *Store) Vacuum(ctx context.Context) (VacuumReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	pauseBeforeSweep(lock)
 	rep.Roots = roots
 	var garbage []objstore.Info
 	err = t.bucket.List(ctx, objChunks, func(i objstore.Info) error {
@@ -77,6 +77,11 @@ func (s *Store) Vacuum(ctx context.Context) (VacuumReport, error) {
 		return rep, t.remoteErr("VACUUM: listing chunks", err)
 	}
 	for _, g := range garbage {
+		// A VACUUM paused past its lock's lifetime may be racing an
+		// ingest that found these chunks and is about to publish them.
+		if err := lock.valid(); err != nil {
+			return rep, fmt.Errorf("%v; VACUUM stopped after deleting %d of %d unreferenced chunk objects", err, rep.Deleted, len(garbage))
+		}
 		if err := t.bucket.Delete(ctx, g.Key); err != nil {
 			return rep, t.remoteErr("VACUUM: deleting "+g.Key, err)
 		}
@@ -91,43 +96,23 @@ func (s *Store) Vacuum(ctx context.Context) (VacuumReport, error) {
 	return rep, nil
 }
 
-// lockVacuum writes VACUUM's lock, renewed until the returned stop is
-// called (which removes it).
-func (t *tier) lockVacuum(ctx context.Context) (func(), error) {
+// pauseBeforeSweep lets tests pause VACUUM between mark and sweep.
+var pauseBeforeSweep = func(*lease) {}
+
+// lockVacuum writes VACUUM's lock, a lease renewed until release.
+func (t *tier) lockVacuum(ctx context.Context) (*lease, error) {
 	if holder, running, err := t.lockHolder(ctx); err != nil {
 		return nil, t.remoteErr("VACUUM: reading its lock", err)
 	} else if running && holder.Node != t.node {
 		return nil, fmt.Errorf("vsdb: VACUUM is already running on node %s (its lock runs until %s)", holder.Node, holder.Expires.Format(time.RFC3339))
 	}
-	write := func(ctx context.Context) error {
-		b, _ := json.Marshal(leaseRecord{Node: t.node, Op: "vacuum", Expires: time.Now().Add(t.ttl).UTC()})
-		return t.bucket.Put(ctx, objVacuum, b)
-	}
-	if err := write(ctx); err != nil {
+	l := &lease{t: t, key: objVacuum, rec: leaseRecord{Node: t.node, Op: "VACUUM"}}
+	if err := l.write(ctx); err != nil {
 		return nil, t.remoteErr("VACUUM: writing its lock", err)
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(t.ttl / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				write(ctx)
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		t.bucket.Delete(c, objVacuum)
-	}, nil
+	l.stop, l.done = make(chan struct{}), make(chan struct{})
+	go l.renew()
+	return l, nil
 }
 
 // mark reads every manifest and hold and returns the chunks they name. A
