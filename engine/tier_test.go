@@ -238,7 +238,7 @@ func TestTierVacuum(t *testing.T) {
 		t.Fatalf("VACUUM with a hold left: %+v %v", rep, err)
 	}
 	assertSameCheckpoint(t, in, exportTo(t, b, "m"))
-	if err := b.Detach(ctx, "m"); err != nil {
+	if err := b.DeleteModel("m"); err != nil { // DETACH would be refused: the last copy
 		t.Fatal(err)
 	}
 	if rep, err := a.Vacuum(ctx); err != nil || rep.Deleted != chunks {
@@ -382,4 +382,31 @@ func TestTierCloseStopsPrefetch(t *testing.T) {
 	if err := bucket.Put(ctx, lost, kept); err != nil { // for a's check
 		t.Fatal(err)
 	}
+}
+
+// TestTierDetachKeepsTheLastCopy: once another node deleted a model from
+// the bucket, DETACH on a node that still holds it would lose its last
+// copy, and is refused.
+func TestTierDetachKeepsTheLastCopy(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a, b := openNode(t, bucket, ""), openNode(t, bucket, "")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Attach(ctx, "x", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteModel("x"); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Detach(ctx, "x")
+	if err == nil || !strings.Contains(err.Error(), `model "x" is no longer published in s3://zoo/team`) {
+		t.Fatalf("DETACH of the last copy: %v", err)
+	}
+	if rep, err := a.Vacuum(ctx); err != nil || rep.Deleted != 0 {
+		t.Fatalf("VACUUM: %+v %v", rep, err)
+	}
+	assertSameCheckpoint(t, in, exportTo(t, a, "x"))
 }

@@ -184,6 +184,13 @@ func (s *Store) Detach(ctx context.Context, name string) error {
 	case !m.Remote:
 		return fmt.Errorf("vsdb: model %q keeps its chunks on this node only; DETACH would lose it (DELETE MODEL %s removes it)", name, name)
 	}
+	published, err := t.exists(ctx, modelObject(name))
+	if err != nil {
+		return t.remoteErr(fmt.Sprintf("DETACH of %q: looking for its manifest", name), err)
+	}
+	if !published {
+		return fmt.Errorf("vsdb: model %q is no longer published in %s (deleted by another node): this node's hold keeps its last copy, which DETACH would lose; EXPORT it first, or DELETE MODEL %s", name, t.name, name)
+	}
 	if err := s.deleteLocal(name); err != nil {
 		return err
 	}
