@@ -410,3 +410,35 @@ func TestTierDetachKeepsTheLastCopy(t *testing.T) {
 	}
 	assertSameCheckpoint(t, in, exportTo(t, a, "x"))
 }
+
+// TestTierAttachAllSkipsBadManifests: one damaged manifest does not keep
+// ATTACH ALL from the good ones, and the error names both; keys vsdb did
+// not write are no models.
+func TestTierAttachAllSkipsBadManifests(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a, b := openNode(t, bucket, ""), openNode(t, bucket, "")
+	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "good"}); err != nil {
+		t.Fatal(err)
+	}
+	for key, data := range map[string]string{"models/junk": "not a manifest", "models/sub/x": "foreign"} {
+		if err := bucket.Put(ctx, key, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := b.Attach(ctx, "", "")
+	if err == nil || !strings.Contains(err.Error(), "ATTACH ALL attached 1 model (good); 1 could not be: ") || !strings.Contains(err.Error(), "models/junk") {
+		t.Fatalf("ATTACH ALL = %v, %v", names, err)
+	}
+	if strings.Join(names, ",") != "good" {
+		t.Fatalf("attached %v", names)
+	}
+	assertSameCheckpoint(t, in, exportTo(t, b, "good"))
+	if err := bucket.Delete(ctx, "models/junk"); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := openNode(t, bucket, "").Attach(ctx, "", ""); err != nil || strings.Join(names, ",") != "good" {
+		t.Fatalf("ATTACH ALL with a foreign key only: %v, %v", names, err)
+	}
+}

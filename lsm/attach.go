@@ -27,7 +27,7 @@ func (s *Store) Attach(ctx context.Context, name string) ([]string, error) {
 	} else if names, err = t.modelNames(ctx); err != nil {
 		return nil, err
 	}
-	var done []string
+	var done, failed []string
 	for _, n := range names {
 		r := s.Reader()
 		_, exists, err := r.Model(n)
@@ -40,19 +40,46 @@ func (s *Store) Attach(ctx context.Context, name string) ([]string, error) {
 		}
 		got, err := s.attachOne(ctx, n, map[string]bool{})
 		done = append(done, got...)
-		if err != nil {
+		var bad badManifest
+		switch {
+		case err == nil:
+		case name == "" && errors.As(err, &bad):
+			// One bad manifest does not keep ATTACH ALL from the others.
+			failed = append(failed, strings.TrimPrefix(err.Error(), "vsdb: "))
+		case len(got) > 0:
+			return done, fmt.Errorf("%w (attached meanwhile: %s)", err, strings.Join(got, ", "))
+		default:
 			return done, err
 		}
 	}
+	if len(failed) > 0 {
+		return done, fmt.Errorf("vsdb: ATTACH ALL attached %d %s%s; %d could not be: %s", len(done), plural(len(done), "model", "models"), listed(done), len(failed), strings.Join(failed, "; "))
+	}
 	return done, nil
 }
+
+// listed is " (a, b)" or "".
+func listed(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(names, ", ") + ")"
+}
+
+// badManifest marks an error in a manifest's content (not in reaching the
+// bucket): ATTACH ALL reports it and goes on with the other models.
+type badManifest struct{ error }
+
+func (b badManifest) Unwrap() error { return b.error }
 
 // modelNames lists the models published in the bucket.
 func (t *tier) modelNames(ctx context.Context) ([]string, error) {
 	var names []string
 	err := t.bucket.List(ctx, objModels, func(i objstore.Info) error {
 		n, err := url.PathUnescape(strings.TrimPrefix(i.Key, objModels))
-		if err == nil && n != "" {
+		// Keys vsdb did not write (not escaped as modelObject escapes)
+		// name no model.
+		if err == nil && n != "" && modelObject(n) == i.Key {
 			names = append(names, n)
 		}
 		return nil
@@ -69,7 +96,7 @@ func (t *tier) modelNames(ctx context.Context) ([]string, error) {
 func (s *Store) attachOne(ctx context.Context, name string, visiting map[string]bool) ([]string, error) {
 	t := s.tier
 	if visiting[name] {
-		return nil, fmt.Errorf("vsdb: manifests in %s name a cycle of bases through %q", t.name, name)
+		return nil, badManifest{fmt.Errorf("vsdb: manifests in %s name a cycle of bases through %q", t.name, name)}
 	}
 	visiting[name] = true
 	raw, err := t.bucket.Get(ctx, modelObject(name))
@@ -81,10 +108,10 @@ func (s *Store) attachOne(ctx context.Context, name string, visiting map[string]
 	}
 	mf, err := decodeManifest(t, modelObject(name), raw)
 	if err != nil {
-		return nil, err
+		return nil, badManifest{err}
 	}
 	if mf.Model.Name != name {
-		return nil, fmt.Errorf("vsdb: manifest %s in %s describes model %q, not %q", modelObject(name), t.name, mf.Model.Name, name)
+		return nil, badManifest{fmt.Errorf("vsdb: manifest %s in %s describes model %q, not %q", modelObject(name), t.name, mf.Model.Name, name)}
 	}
 	var done []string
 	if base := mf.Model.Base; base != "" {
@@ -135,7 +162,7 @@ func (s *Store) attachManifest(name string, mf manifest, raw []byte) error {
 			rec.Base = &id
 		}
 		if err := rec.validate(rec.ID); err != nil {
-			return l.fail(fmt.Errorf("vsdb: manifest of %q in %s: %v", name, s.tier.name, strings.TrimPrefix(err.Error(), "vsdb: ")))
+			return l.fail(badManifest{fmt.Errorf("vsdb: manifest of %q in %s: %v", name, s.tier.name, strings.TrimPrefix(err.Error(), "vsdb: "))})
 		}
 		l.AddTensor(rec)
 	}
