@@ -69,8 +69,12 @@ func (t *tier) fetchNow(ctx context.Context, h [32]byte, c chunkRef) ([]byte, er
 	if err != nil {
 		return nil, t.remoteErr(fmt.Sprintf("tensor %q: reading chunk %d", c.tensor, c.index), err)
 	}
-	if sha256.Sum256(enc) != h || codec.Checksum(enc) != c.crc {
+	if sha256.Sum256(enc) != h {
 		return nil, fmt.Errorf("vsdb: tensor %q: chunk %d is corrupt in %s: object %s does not match its checksum", c.tensor, c.index, t.name, key)
+	}
+	if codec.Checksum(enc) != c.crc {
+		// The object is what its name says; the record disagrees with it.
+		return nil, fmt.Errorf("vsdb: tensor %q: chunk %d: the model's record (from its manifest) gives a CRC that object %s in %s, intact, does not have", c.tensor, c.index, key, t.name)
 	}
 	t.cache.put(h, enc)
 	return enc, nil

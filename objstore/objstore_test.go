@@ -27,6 +27,19 @@ func TestParseURL(t *testing.T) {
 		{in: "s3:///p", err: "is not an object store address"},
 		{in: "s3://key:secret@zoo/p", err: "carries credentials"},
 		{in: "s3://zoo?path_style=maybe", err: `path_style="maybe"`},
+		{in: "s3://zoo?endpoint=http://AKIA:secret@127.0.0.1:8333", err: "carries credentials"},
+		{in: "http://k:secret@zoo/p", err: "is not an object store address"},
+		{in: "s3://zoo?endpoint=", err: "endpoint= is empty"},
+		{in: "s3://zoo?endpoint=127.0.0.1:99999", err: `port "99999"`},
+		{in: "s3://zoo?endpoint=http://127.0.0.1:8333/some/path", err: "has a path"},
+		{in: "s3://zoo?endpoint=ftp://host", err: "expected host:port"},
+		{in: "s3://zoo?region=a&region=b", err: `parameter "region" is given 2 times`},
+		{in: "s3://Zoo_Bad!/p", err: "lower-case letters"},
+		{in: "s3://Zoo/p", err: "lower-case letters"},
+		{in: "s3://zo/p", err: "3 to 63 characters"},
+		{in: "s3://zoo/../x", err: "segments of a prefix"},
+		{in: "s3://zoo/a//b", err: "segments of a prefix"},
+		{in: "s3://zoo/p#frag", err: "fragment"},
 	}
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {

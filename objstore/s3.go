@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -37,15 +38,41 @@ type Config struct {
 // histories): see Open.
 func ParseURL(s string) (Config, error) {
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "s3" || u.Host == "" {
-		return Config{}, fmt.Errorf("vsdb: %q is not an object store address; expected s3://bucket/prefix", s)
+	if err != nil {
+		return Config{}, fmt.Errorf("vsdb: %q is not an object store address; expected s3://bucket/prefix", strings.SplitN(s, "?", 2)[0])
+	}
+	if u.Scheme != "s3" || u.Host == "" {
+		return Config{}, fmt.Errorf("vsdb: %q is not an object store address; expected s3://bucket/prefix", redact(u))
 	}
 	if u.User != nil {
 		return Config{}, fmt.Errorf("vsdb: %q carries credentials; give them in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials instead", redact(u))
 	}
-	q := u.Query()
+	if u.Fragment != "" || u.RawFragment != "" || strings.Contains(s, "#") {
+		return Config{}, fmt.Errorf("vsdb: %q has a fragment (#...); an object store address is s3://bucket/prefix?params", redact(u))
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Config{}, fmt.Errorf("vsdb: the parameters of %s do not parse: %v", redact(u), err)
+	}
+	for k, v := range q {
+		if len(v) > 1 {
+			return Config{}, fmt.Errorf("vsdb: parameter %q is given %d times in %s", k, len(v), redact(u))
+		}
+	}
 	c := Config{Bucket: u.Host, Prefix: strings.Trim(u.Path, "/"), Options: url.Values{}}
+	if err := checkBucket(c.Bucket); err != nil {
+		return Config{}, fmt.Errorf("vsdb: bucket %q in %s: %v", c.Bucket, redact(u), err)
+	}
+	if err := checkPrefix(c.Prefix); err != nil {
+		return Config{}, fmt.Errorf("vsdb: prefix %q in %s: %v", c.Prefix, redact(u), err)
+	}
+	if v, ok := q["endpoint"]; ok && v[0] == "" {
+		return Config{}, fmt.Errorf("vsdb: endpoint= is empty in %s", redact(u))
+	}
 	c.Endpoint = first(q.Get("endpoint"), os.Getenv("AWS_ENDPOINT_URL_S3"), os.Getenv("AWS_ENDPOINT_URL"), "s3.amazonaws.com")
+	if err := checkEndpoint(c.Endpoint); err != nil {
+		return Config{}, fmt.Errorf("vsdb: endpoint in %s: %v", redact(u), err)
+	}
 	c.Region = first(q.Get("region"), os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 	ps := first(q.Get("path_style"), os.Getenv("VSDB_S3_PATH_STYLE"), "false")
 	switch ps {
@@ -53,7 +80,7 @@ func ParseURL(s string) (Config, error) {
 		c.PathStyle = true
 	case "false", "0", "no":
 	default:
-		return Config{}, fmt.Errorf("vsdb: path_style=%q in %s: expected true or false", ps, s)
+		return Config{}, fmt.Errorf("vsdb: path_style=%q in %s: expected true or false", ps, redact(u))
 	}
 	for k, v := range q {
 		switch k {
@@ -65,9 +92,71 @@ func ParseURL(s string) (Config, error) {
 	return c, nil
 }
 
+// checkBucket applies S3's bucket naming rules (3 to 63 lower-case
+// letters, digits, dots and hyphens, starting and ending with a letter or
+// digit), with underscores allowed as some S3-compatible servers do.
+func checkBucket(b string) error {
+	if len(b) < 3 || len(b) > 63 {
+		return fmt.Errorf("a bucket name has 3 to 63 characters")
+	}
+	for i, r := range b {
+		alnum := r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || i == len(b)-1 || !strings.ContainsRune(".-_", r)) {
+			return fmt.Errorf("a bucket name has lower-case letters, digits, '.', '-' and '_', and starts and ends with a letter or digit")
+		}
+	}
+	if strings.Contains(b, "..") {
+		return fmt.Errorf("a bucket name has no '..'")
+	}
+	return nil
+}
+
+// checkPrefix refuses empty, "." and ".." segments, which servers
+// normalize differently.
+func checkPrefix(p string) error {
+	if p == "" {
+		return nil
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("segments of a prefix are not empty, '.' or '..'")
+		}
+	}
+	return nil
+}
+
+// checkEndpoint accepts host[:port] or http(s)://host[:port], nothing
+// more: a path would be dropped, credentials leak into logs.
+func checkEndpoint(e string) error {
+	raw := e
+	if !strings.Contains(e, "://") {
+		raw = "https://" + e
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q does not parse", e)
+	case u.User != nil:
+		return fmt.Errorf("it carries credentials; give them in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials instead")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q: expected host:port, http://host:port or https://host:port", e)
+	case u.Hostname() == "":
+		return fmt.Errorf("%q names no host", e)
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "":
+		return fmt.Errorf("%q has a path; expected host:port, http://host:port or https://host:port", e)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %q of %q is not a port number", p, u.Host)
+		}
+	}
+	return nil
+}
+
+// redact is the address without credentials or parameters (an endpoint
+// parameter may carry them too), for messages.
 func redact(u *url.URL) string {
-	v := *u
-	v.User = nil
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return v.String()
 }
 

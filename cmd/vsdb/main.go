@@ -119,8 +119,11 @@ func run(c *cli, command string) error {
 	}
 	// Only the shell and ingest create a store; the other commands read or
 	// change one that exists.
-	// A node joining a shared object store starts with an empty folder.
-	create := command == "shell" || command == "ingest <path>" || command == "serve" || c.Store != ""
+	// A node joining a shared object store starts with an empty folder
+	// and a statement (ATTACH); a mistyped --db for the other commands
+	// still says there is no store.
+	create := command == "shell" || command == "ingest <path>" || command == "serve" ||
+		(c.Store != "" && command == "query <statement>")
 	if command == "delete <model>" && c.Delete.IfExists {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 			return nil // nothing to delete
