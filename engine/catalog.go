@@ -239,15 +239,8 @@ func (s *snapshot) Attach(ctx context.Context, model, from string) ([]string, er
 func (s *snapshot) Detach(ctx context.Context, model string) error { return s.db.Detach(ctx, model) }
 
 func (s *snapshot) Vacuum(ctx context.Context) (planner.VacuumReport, error) {
-	r, err := s.db.Vacuum(ctx)
-	return planner.VacuumReport{Roots: r.Roots, Chunks: r.Chunks, Deleted: r.Deleted, FreedBytes: r.FreedBytes}, err
+	return s.db.Vacuum(ctx)
 }
 
-// Tier converts the engine's description of the object-store tier.
-func (s *snapshot) Tier() (planner.TierInfo, bool, error) {
-	t, ok, err := s.db.Tier()
-	return planner.TierInfo{URL: t.URL, RemoteModels: t.RemoteModels, ChunkRefs: t.ChunkRefs, DistinctChunks: t.DistinctChunks,
-		LogicalBytes: t.LogicalBytes, UniqueBytes: t.UniqueBytes, DedupRatio: t.DedupRatio,
-		CacheBytes: t.CacheBytes, CacheBudget: t.CacheBudget, CacheEntries: t.CacheEntries,
-		CacheHits: t.CacheHits, CacheMisses: t.CacheMisses}, ok, err
-}
+// Tier describes the object-store tier.
+func (s *snapshot) Tier() (planner.TierInfo, bool, error) { return s.db.Tier() }

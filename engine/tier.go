@@ -5,35 +5,15 @@ import (
 	"fmt"
 
 	"github.com/vsdb/vsdb/lsm"
+	"github.com/vsdb/vsdb/planner"
 )
 
 // TierInfo describes the object-store tier of a store, as this node sees
-// it (everything here is local: no request reaches the bucket).
-type TierInfo struct {
-	// URL is the bucket and prefix, e.g. s3://models/zoo ("" when the
-	// store keeps its chunks locally).
-	URL string
-	// RemoteModels counts local models whose chunks live in the bucket.
-	RemoteModels int
-	// ChunkRefs counts chunk references of those models; DistinctChunks
-	// the distinct chunk objects they name. DedupRatio = ChunkRefs /
-	// DistinctChunks, and in bytes LogicalBytes / UniqueBytes.
-	ChunkRefs, DistinctChunks int64
-	LogicalBytes, UniqueBytes int64
-	DedupRatio                float64
-	// Cache* describe the local cache of chunks fetched from the bucket.
-	CacheBytes, CacheBudget int64
-	CacheEntries            int
-	CacheHits, CacheMisses  int64
-}
+// it (everything in it is local: no request reaches the bucket).
+type TierInfo = planner.TierInfo
 
 // VacuumReport says what VACUUM found and removed.
-type VacuumReport struct {
-	// Roots counts the manifests and holds read; Chunks the chunk objects
-	// listed; Deleted those no root references, now removed.
-	Roots, Chunks, Deleted int
-	FreedBytes             int64
-}
+type VacuumReport = planner.VacuumReport
 
 // Attach builds the local catalog of model from its manifest in the
 // object store ("" attaches every model the bucket holds that this node
