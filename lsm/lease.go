@@ -28,6 +28,9 @@ type leaseRecord struct {
 	Op      string    `json:"op"`
 	Model   string    `json:"model,omitempty"`
 	Expires time.Time `json:"expires"`
+	// Nonce tells this holder's writes from another's under a shared key
+	// (VACUUM's lock).
+	Nonce string `json:"nonce,omitempty"`
 }
 
 type lease struct {
@@ -41,8 +44,12 @@ type lease struct {
 	// reach), and whatever it protected may have been acted on by another
 	// node. A lost lease stays lost even if later renewals succeed.
 	lost bool
-	stop chan struct{}
-	done chan struct{}
+	// shared marks a key other holders may write (VACUUM's lock): it is
+	// renewed and removed only while the object there is still this
+	// holder's.
+	shared bool
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 func nonce() string {
@@ -89,10 +96,20 @@ func (t *tier) takeLease(ctx context.Context, op, model string) (*lease, error) 
 func (l *lease) write(ctx context.Context) error {
 	start := time.Now()
 	l.mu.Lock()
-	if !l.lastOK.IsZero() && start.Sub(l.lastOK) > l.t.ttl*3/4 {
+	renewal := !l.lastOK.IsZero()
+	if renewal && start.Sub(l.lastOK) > l.t.ttl*3/4 {
 		l.lost = true
 	}
+	lost := l.lost
 	l.mu.Unlock()
+	if l.shared && lost {
+		return fmt.Errorf("%s was lost", l.key) // another holder may have it now
+	}
+	if l.shared && renewal {
+		if err := l.owned(ctx); err != nil {
+			return err
+		}
+	}
 	l.rec.Expires = start.Add(l.t.ttl).UTC()
 	b, _ := json.Marshal(l.rec)
 	if err := l.t.bucket.Put(ctx, l.key, b); err != nil {
@@ -101,6 +118,42 @@ func (l *lease) write(ctx context.Context) error {
 	l.mu.Lock()
 	l.lastOK = start
 	l.mu.Unlock()
+	return nil
+}
+
+// owned checks that the object at a shared key is still this holder's,
+// marking the lease lost when it is not.
+func (l *lease) owned(ctx context.Context) error {
+	b, err := l.t.bucket.Get(ctx, l.key)
+	var rec leaseRecord
+	switch {
+	case errors.Is(err, objstore.ErrNotFound):
+	case err != nil:
+		return err
+	case json.Unmarshal(b, &rec) == nil && rec.Nonce == l.rec.Nonce:
+		return nil
+	}
+	l.mu.Lock()
+	l.lost = true
+	l.mu.Unlock()
+	if rec.Node != "" {
+		return fmt.Errorf("%s now belongs to node %s", l.key, rec.Node)
+	}
+	return fmt.Errorf("%s is gone", l.key)
+}
+
+// held is valid, and for a shared key also owned: what VACUUM checks
+// before each delete.
+func (l *lease) held(ctx context.Context) error {
+	if err := l.valid(); err != nil {
+		return err
+	}
+	if !l.shared {
+		return nil
+	}
+	if err := l.owned(ctx); err != nil {
+		return fmt.Errorf("vsdb: %s lost its lease %s in %s: %v", l.what(), l.key, l.t.name, err)
+	}
 	return nil
 }
 
@@ -150,14 +203,11 @@ func (l *lease) release() {
 	close(l.stop)
 	<-l.done
 	l.stop = nil
-	l.mu.Lock()
-	lost := l.lost
-	l.mu.Unlock()
-	if lost && l.key == objVacuum {
-		return // another VACUUM may hold the lock by now
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if l.shared && l.owned(ctx) != nil {
+		return // another holder's by now
+	}
 	l.t.bucket.Delete(ctx, l.key) // an undeleted lease only expires
 }
 

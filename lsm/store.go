@@ -32,6 +32,12 @@ type Store struct {
 // ingest that never committed left behind.
 func Open(dir string, o Options) (*Store, error) {
 	o = o.withDefaults()
+	if o.Tier != nil {
+		// A refused address creates no store (no request is made here).
+		if _, err := newTier(*o.Tier); err != nil {
+			return nil, err
+		}
+	}
 	if err := prepareDir(dir, o.MustExist); err != nil {
 		return nil, err
 	}

@@ -27,7 +27,8 @@ func pause(t *testing.T, l *lease) {
 	l.mu.Lock()
 	l.lastOK = time.Now().Add(-2 * l.t.ttl)
 	l.mu.Unlock()
-	if err := l.write(context.Background()); err != nil {
+	// A shared lease (VACUUM's lock) refuses to renew once lost.
+	if err := l.write(context.Background()); err != nil && !l.shared {
 		t.Fatal(err)
 	}
 }
@@ -123,5 +124,64 @@ func TestLeaseWaitForVacuumIsBounded(t *testing.T) {
 	}
 	if n := len(bucket.Keys(objLeases)); n != 0 {
 		t.Fatalf("the refused ingest left %d leases", n)
+	}
+}
+
+// A VACUUM paused past its lock's lifetime while another node's VACUUM
+// took the lock neither renews, nor removes, nor sweeps under that lock.
+func TestVacuumLeavesAnotherNodesLock(t *testing.T) {
+	bucket := objstore.NewMem()
+	paused, other := openTiered(t, bucket), openTiered(t, bucket)
+	ctx := context.Background()
+	garbage := "chunks/ab/ab" + strings.Repeat("0", 62)
+	if err := bucket.Put(ctx, garbage, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var theirs *lease
+	defer func() { pauseBeforeSweep = func(*lease) {} }()
+	pauseBeforeSweep = func(l *lease) {
+		pauseBeforeSweep = func(*lease) {}
+		// While this VACUUM sleeps, its lock expires and another takes it.
+		l.mu.Lock()
+		l.lastOK = time.Now().Add(-2 * l.t.ttl)
+		l.mu.Unlock()
+		if err := bucket.Delete(ctx, objVacuum); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if theirs, err = other.tier.lockVacuum(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := paused.Vacuum(ctx)
+	if err == nil || !strings.Contains(err.Error(), "lost its lease") {
+		t.Fatalf("the paused VACUUM: %v", err)
+	}
+	defer theirs.release()
+	if err := theirs.held(ctx); err != nil {
+		t.Fatalf("the other node's lock after the paused VACUUM ended: %v", err)
+	}
+	if len(bucket.Keys(garbage)) != 1 {
+		t.Fatal("the paused VACUUM deleted a chunk under another node's lock")
+	}
+	// Its renewals do not overwrite the other's lock either.
+	lost := &lease{t: paused.tier, key: objVacuum, rec: leaseRecord{Node: paused.tier.node, Nonce: "mine"}, shared: true, lastOK: time.Now()}
+	if err := lost.write(ctx); err == nil {
+		t.Fatal("a renewal overwrote another holder's lock")
+	}
+	if err := theirs.held(ctx); err != nil {
+		t.Fatalf("after a stale renewal: %v", err)
+	}
+}
+
+func TestIsRoot(t *testing.T) {
+	for key, want := range map[string]bool{
+		"models/m": true, "models/my%20model": true, "holds/ab12/m": true,
+		"models/sub/x": false, "models/": false, "holds/ab12": false, "holds//m": false,
+		"holds/ab12/sub/x": false, "chunks/ab/cd": false, "models/a%2": false,
+	} {
+		if got := isRoot(key); got != want {
+			t.Errorf("isRoot(%q) = %v, want %v", key, got, want)
+		}
 	}
 }

@@ -79,7 +79,7 @@ func (s *Store) Vacuum(ctx context.Context) (VacuumReport, error) {
 	for _, g := range garbage {
 		// A VACUUM paused past its lock's lifetime may be racing an
 		// ingest that found these chunks and is about to publish them.
-		if err := lock.valid(); err != nil {
+		if err := lock.held(ctx); err != nil {
 			return rep, fmt.Errorf("%v; VACUUM stopped after deleting %d of %d unreferenced chunk objects", err, rep.Deleted, len(garbage))
 		}
 		if err := t.bucket.Delete(ctx, g.Key); err != nil {
@@ -106,13 +106,36 @@ func (t *tier) lockVacuum(ctx context.Context) (*lease, error) {
 	} else if running && holder.Node != t.node {
 		return nil, fmt.Errorf("vsdb: VACUUM is already running on node %s (its lock runs until %s)", holder.Node, holder.Expires.Format(time.RFC3339))
 	}
-	l := &lease{t: t, key: objVacuum, rec: leaseRecord{Node: t.node, Op: "VACUUM"}}
+	l := &lease{t: t, key: objVacuum, rec: leaseRecord{Node: t.node, Op: "VACUUM", Nonce: nonce()}, shared: true}
 	if err := l.write(ctx); err != nil {
 		return nil, t.remoteErr("VACUUM: writing its lock", err)
+	}
+	// Two VACUUMs that started together both saw no lock and wrote one;
+	// the one whose write was overwritten backs off.
+	if err := l.owned(ctx); err != nil {
+		return nil, fmt.Errorf("vsdb: VACUUM is already running: %v", err)
 	}
 	l.stop, l.done = make(chan struct{}), make(chan struct{})
 	go l.renew()
 	return l, nil
+}
+
+// isRoot tells the manifests and holds vsdb writes (models/NAME,
+// holds/NODE/NAME, NAME escaped) from foreign keys under those prefixes,
+// which keep nothing and would otherwise stop VACUUM for good.
+func isRoot(key string) bool {
+	rest, ok := strings.CutPrefix(key, objHolds)
+	if ok {
+		node, name, found := strings.Cut(rest, "/")
+		if !found || node == "" {
+			return false
+		}
+		rest = name
+	} else if rest, ok = strings.CutPrefix(key, objModels); !ok {
+		return false
+	}
+	name, err := url.PathUnescape(rest)
+	return err == nil && name != "" && url.PathEscape(name) == rest
 }
 
 // mark reads every manifest and hold and returns the chunks they name. A
@@ -122,7 +145,9 @@ func (t *tier) mark(ctx context.Context) (map[string]bool, int, error) {
 	var keys []string
 	for _, p := range []string{objModels, objHolds} {
 		err := t.bucket.List(ctx, p, func(i objstore.Info) error {
-			keys = append(keys, i.Key)
+			if isRoot(i.Key) {
+				keys = append(keys, i.Key)
+			}
 			return nil
 		})
 		if err != nil {

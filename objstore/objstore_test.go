@@ -31,6 +31,7 @@ func TestParseURL(t *testing.T) {
 		{in: "http://k:secret@zoo/p", err: "is not an object store address"},
 		{in: "s3://zoo?endpoint=", err: "endpoint= is empty"},
 		{in: "s3://zoo?endpoint=127.0.0.1:99999", err: `port "99999"`},
+		{in: "s3://zoo?endpoint=http%3A%2F%2F127.0.0.1%3A8333%3Fx%3Dsecret", err: "has a path or parameters"},
 		{in: "s3://zoo?endpoint=http://127.0.0.1:8333/some/path", err: "has a path"},
 		{in: "s3://zoo?endpoint=ftp://host", err: "expected host:port"},
 		{in: "s3://zoo?region=a&region=b", err: `parameter "region" is given 2 times`},

@@ -133,28 +133,28 @@ func checkEndpoint(e string) error {
 		raw = "https://" + e
 	}
 	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("it does not parse as host:port or http(s)://host:port")
+	}
+	// Messages name only the host: the rest may carry a secret.
 	switch {
-	case err != nil:
-		return fmt.Errorf("%q does not parse", e)
 	case u.User != nil:
 		return fmt.Errorf("it carries credentials; give them in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials instead")
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%q: expected host:port, http://host:port or https://host:port", e)
+		return fmt.Errorf("scheme %q: expected host:port, http://host:port or https://host:port", u.Scheme)
 	case u.Hostname() == "":
-		return fmt.Errorf("%q names no host", e)
-	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "":
-		return fmt.Errorf("%q has a path; expected host:port, http://host:port or https://host:port", e)
+		return fmt.Errorf("it names no host")
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%s has a path or parameters; expected host:port, http://host:port or https://host:port", u.Host)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("port %q of %q is not a port number", p, u.Host)
+			return fmt.Errorf("port %q of %s is not a port number", p, u.Hostname())
 		}
 	}
 	return nil
 }
 
-// redact is the address without credentials or parameters (an endpoint
-// parameter may carry them too), for messages.
 func redact(u *url.URL) string {
 	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return v.String()
