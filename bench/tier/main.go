@@ -178,6 +178,10 @@ func (b *bench) report(runs int) error {
 	if err != nil {
 		return err
 	}
+	getChunks, err := best(runs, b.getChunks)
+	if err != nil {
+		return err
+	}
 	var warmNode *engine.DB
 	cold, attach := time.Duration(1<<63-1), time.Duration(1<<63-1)
 	for range runs {
@@ -223,6 +227,7 @@ func (b *bench) report(runs int) error {
 	row("read all tensors, cold (fresh node, nothing cached)", cold, fmt.Sprintf("%.2f × local", cold.Seconds()/readLocal.Seconds()))
 	row("read all tensors, warm (local chunk cache)", warm, fmt.Sprintf("%.2f × local", warm.Seconds()/readLocal.Seconds()))
 	row("peer: one GET of the checkpoint file (minio-go)", getFile, fmt.Sprintf("cold read %.2f × this", cold.Seconds()/getFile.Seconds()))
+	row("peer: GET of the same chunk objects, 8 at a time, nothing else (minio-go)", getChunks, fmt.Sprintf("cold read %.2f × this", cold.Seconds()/getChunks.Seconds()))
 	info, _, err := warmNode.Tier()
 	if err == nil {
 		fmt.Printf("\nwarm node cache: %d chunks, %.1f MB, %d hits, %d misses\n", info.CacheEntries, float64(info.CacheBytes)/1e6, info.CacheHits, info.CacheMisses)
@@ -253,4 +258,40 @@ func startProfile() (stop func()) {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// getChunks fetches every chunk object of the bucket, 8 at a time, and
+// does nothing with them: the object server's share of a cold read.
+func (b *bench) getChunks(int) error {
+	var keys []string
+	if err := b.bucket.List(b.ctx, "chunks/", func(i objstore.Info) error {
+		keys = append(keys, i.Key)
+		return nil
+	}); err != nil {
+		return err
+	}
+	jobs := make(chan string)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var first error
+			for k := range jobs {
+				if _, err := b.bucket.Get(b.ctx, k); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
+	for _, k := range keys {
+		jobs <- k
+	}
+	close(jobs)
+	var first error
+	for range 8 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
