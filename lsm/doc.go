@@ -13,6 +13,9 @@
 //	"x" kind 0x00 value                → roaring bitmap of tensor ids
 //	"p" modelID                        → pending ingest: the tensor id range it may have written
 //	"r" tensorID                       → access count (merge operator, uint64 LE)
+//	"s" "tier", "s" "node"             → the object store's address and this node's id (tier.go)
+//	"h" sha256                         → a chunk cached from the object store (chunkcache.go)
+//	"i" sha256                         → its size and hit count (uint64 LE each)
 //
 // A model becomes visible only when its ModelRecord, tensor records, name
 // keys and bitmaps commit in one batch; chunks written before that are
