@@ -442,3 +442,41 @@ func TestTierAttachAllSkipsBadManifests(t *testing.T) {
 		t.Fatalf("ATTACH ALL with a foreign key only: %v, %v", names, err)
 	}
 }
+
+// TestTierNameReusedByAnotherModel: a name deleted from the bucket and
+// published again for another model is another model: a node holding the
+// old one may neither DETACH it (its last copy) nor, by DELETE MODEL,
+// unpublish the new one.
+func TestTierNameReusedByAnotherModel(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	p1, p2, p3, p4 := openNode(t, bucket, ""), openNode(t, bucket, ""), openNode(t, bucket, ""), openNode(t, bucket, "")
+	old := writeCheckpoint(t, t.TempDir(), twoLayerModel())
+	renewed := writeCheckpoint(t, t.TempDir(), corruptionModel())
+	if _, err := p1.Ingest(ctx, old, IngestOptions{Name: "mm"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p2.Attach(ctx, "mm", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.DeleteModel("mm"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p3.Ingest(ctx, renewed, IngestOptions{Name: "mm"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p1.Detach(ctx, "mm"); err == nil || !strings.Contains(err.Error(), "is no longer published") {
+		t.Fatalf("DETACH of a model whose name was reused: %v", err)
+	}
+	if rep, err := p3.Vacuum(ctx); err != nil || rep.Deleted != 0 {
+		t.Fatalf("VACUUM: %+v %v", rep, err)
+	}
+	assertSameCheckpoint(t, old, exportTo(t, p1, "mm"))
+	if err := p1.DeleteModel("mm"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p4.Attach(ctx, "mm", ""); err != nil {
+		t.Fatalf("the new mm after the old one's DELETE elsewhere: %v", err)
+	}
+	assertSameCheckpoint(t, renewed, exportTo(t, p4, "mm"))
+}

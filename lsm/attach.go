@@ -43,6 +43,8 @@ func (s *Store) Attach(ctx context.Context, name string) ([]string, error) {
 		var bad badManifest
 		switch {
 		case err == nil:
+		case name == "" && s.has(n):
+			// Attached meanwhile by another statement on this node.
 		case name == "" && errors.As(err, &bad):
 			// One bad manifest does not keep ATTACH ALL from the others.
 			failed = append(failed, strings.TrimPrefix(err.Error(), "vsdb: "))
@@ -56,6 +58,14 @@ func (s *Store) Attach(ctx context.Context, name string) ([]string, error) {
 		return done, fmt.Errorf("vsdb: ATTACH ALL attached %d %s%s; %d could not be: %s", len(done), plural(len(done), "model", "models"), listed(done), len(failed), strings.Join(failed, "; "))
 	}
 	return done, nil
+}
+
+// has reports whether a model is in the local catalog.
+func (s *Store) has(name string) bool {
+	r := s.Reader()
+	defer r.Close()
+	_, ok, err := r.Model(name)
+	return err == nil && ok
 }
 
 // listed is " (a, b)" or "".
@@ -211,12 +221,12 @@ func (s *Store) Detach(ctx context.Context, name string) error {
 	case !m.Remote:
 		return fmt.Errorf("vsdb: model %q keeps its chunks on this node only; DETACH would lose it (DELETE MODEL %s removes it)", name, name)
 	}
-	published, err := t.exists(ctx, modelObject(name))
+	published, err := t.publishes(ctx, m)
 	if err != nil {
-		return t.remoteErr(fmt.Sprintf("DETACH of %q: looking for its manifest", name), err)
+		return t.remoteErr(fmt.Sprintf("DETACH of %q: reading its manifest", name), err)
 	}
 	if !published {
-		return fmt.Errorf("vsdb: model %q is no longer published in %s (deleted by another node): this node's hold keeps its last copy, which DETACH would lose; EXPORT it first, or DELETE MODEL %s", name, t.name, name)
+		return fmt.Errorf("vsdb: model %q is no longer published in %s (deleted by another node, or its name reused for another model): this node's hold keeps its last copy, which DETACH would lose; EXPORT it first, or DELETE MODEL %s", name, t.name, name)
 	}
 	if err := s.deleteLocal(name); err != nil {
 		return err
@@ -230,12 +240,28 @@ func (s *Store) Detach(ctx context.Context, name string) error {
 	return nil
 }
 
+// publishes reports whether the bucket's manifest under m's name is m's
+// (not absent, nor another model published later under the same name).
+func (t *tier) publishes(ctx context.Context, m ModelRecord) (bool, error) {
+	mf, err := t.readManifest(ctx, modelObject(m.Name))
+	if errors.Is(err, objstore.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return mf.Model.RemoteID == m.RemoteID, nil
+}
+
 // deleteRemote removes a model this node deletes from the bucket: the
-// manifest and this node's hold. Other nodes' holds keep the chunks.
-func (s *Store) deleteRemote(ctx context.Context, name string) error {
-	t := s.tier
-	if err := t.bucket.Delete(ctx, modelObject(name)); err != nil {
-		return t.remoteErr(fmt.Sprintf("DELETE MODEL %q: removing its manifest", name), err)
+// manifest (when it still is this model's) and this node's hold. Other
+// nodes' holds keep the chunks.
+func (s *Store) deleteRemote(ctx context.Context, m ModelRecord, published bool) error {
+	t, name := s.tier, m.Name
+	if published {
+		if err := t.bucket.Delete(ctx, modelObject(name)); err != nil {
+			return t.remoteErr(fmt.Sprintf("DELETE MODEL %q: removing its manifest", name), err)
+		}
 	}
 	if err := t.bucket.Delete(ctx, t.holdObject(name)); err != nil {
 		return t.remoteErr(fmt.Sprintf("DELETE MODEL %q: releasing its hold", name), err)

@@ -22,17 +22,25 @@ func (s *Store) DeleteModel(name string) error {
 	}
 	ctx, cancel := s.tier.ctx()
 	defer cancel()
-	deps, err := s.tier.remoteDependants(ctx, name)
+	// A manifest under this name that is another model's (the name was
+	// reused after this one was deleted elsewhere) stays.
+	published, err := s.tier.publishes(ctx, m)
 	if err != nil {
-		return err
+		return s.tier.remoteErr(fmt.Sprintf("DELETE MODEL %q: reading its manifest", name), err)
 	}
-	if len(deps) > 0 {
-		return fmt.Errorf("vsdb: model %q is the base of %s in %s, stored as deltas against it; delete %s first", name, strings.Join(deps, ", "), s.tier.name, plural(len(deps), "that model", "those models"))
+	if published {
+		deps, err := s.tier.remoteDependants(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(deps) > 0 {
+			return fmt.Errorf("vsdb: model %q is the base of %s in %s, stored as deltas against it; delete %s first", name, strings.Join(deps, ", "), s.tier.name, plural(len(deps), "that model", "those models"))
+		}
 	}
 	if err := s.deleteLocal(name); err != nil {
 		return err
 	}
-	return s.deleteRemote(ctx, name)
+	return s.deleteRemote(ctx, m, published)
 }
 
 // deleteLocal removes a model from this node's catalog.

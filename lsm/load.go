@@ -149,6 +149,9 @@ func (l *Load) Commit(ctx context.Context, m ModelRecord) error {
 			return l.fail(err)
 		}
 		m.Remote = true
+		if l.remote.attached == nil {
+			m.RemoteID = nonce() + nonce()
+		}
 	}
 	if err := l.checkBases(m.Base); err != nil {
 		return l.fail(err)

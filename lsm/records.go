@@ -24,6 +24,10 @@ type ModelRecord struct {
 	Base string `json:"base,omitempty"`
 	// Remote is set when the model's chunks live in the object store.
 	Remote bool `json:"remote,omitempty"`
+	// RemoteID tells this model from another published later under the
+	// same name: made at ingest, carried by the manifest and by every
+	// node that attaches it.
+	RemoteID string `json:"remote_id,omitempty"`
 	// FirstTensor and EndTensor bound the tensor ids [first, end) the model owns.
 	FirstTensor uint32 `json:"first_tensor"`
 	EndTensor   uint32 `json:"end_tensor"`

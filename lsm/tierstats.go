@@ -13,7 +13,8 @@ type TierStats struct {
 	RemoteModels              int
 	ChunkRefs, DistinctChunks int64
 	LogicalBytes, UniqueBytes int64
-	// DedupRatio is ChunkRefs / DistinctChunks (1 without sharing).
+	// DedupRatio is LogicalBytes / UniqueBytes (1 without sharing): how
+	// many times over the models' bytes would be stored without dedup.
 	DedupRatio float64
 	CacheStats
 }
@@ -59,8 +60,8 @@ func (s *Store) TierStats() (TierStats, error) {
 	}
 	st.DistinctChunks = int64(len(seen))
 	st.DedupRatio = 1
-	if st.DistinctChunks > 0 {
-		st.DedupRatio = float64(st.ChunkRefs) / float64(st.DistinctChunks)
+	if st.UniqueBytes > 0 {
+		st.DedupRatio = float64(st.LogicalBytes) / float64(st.UniqueBytes)
 	}
 	return st, nil
 }
