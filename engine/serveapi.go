@@ -7,11 +7,17 @@ import (
 
 	"github.com/vsdb/vsdb/format"
 	"github.com/vsdb/vsdb/format/safetensors"
+	"github.com/vsdb/vsdb/lsm"
 )
 
 // ErrNotFound matches (errors.Is) the errors about a model or tensor that
 // does not exist.
 var ErrNotFound = errors.New("vsdb: not found")
+
+// ErrObjectStore matches (errors.Is) the errors of requests to the object
+// store that failed (down, unreachable, refused, given up on): the
+// statement may succeed later.
+var ErrObjectStore = lsm.ErrObjectStore
 
 type notFoundError string
 
@@ -41,6 +47,9 @@ func (db *DB) TensorTo(ctx context.Context, model, name string, w io.Writer, che
 				return err
 			}
 		}
+		if err := s.fetchFirst(ctx, t.ID); err != nil {
+			return err
+		}
 		entry := format.Entry{Name: t.Name, DType: t.DType, Shape: t.Shape, Size: t.RawBytes}
 		return safetensors.Write(w, []format.Entry{entry}, nil, func(int) (io.ReadCloser, error) {
 			if err := ctx.Err(); err != nil {
@@ -54,6 +63,19 @@ func (db *DB) TensorTo(ctx context.Context, model, name string, w io.Writer, che
 		})
 	}
 	return notFoundError("vsdb: model \"" + model + "\" has no tensor \"" + name + "\"")
+}
+
+// fetchFirst, for a tensor whose chunks live in the object store, starts
+// fetching them and waits for the first: a store that is down or a chunk
+// that is gone fails the call before anything is written (an HTTP status
+// can still say so), not as a cut-off body.
+func (s *snapshot) fetchFirst(ctx context.Context, id uint32) error {
+	rec, err := s.r.Tensor(id)
+	if err != nil || !rec.Remote() {
+		return err
+	}
+	s.r.Prefetch(ctx, []lsm.TensorRecord{rec})
+	return s.r.ChunkFunc(&rec, 0, func([]byte) error { return nil })
 }
 
 // CacheStats reports the hot-tensor cache's hits and misses since Open and

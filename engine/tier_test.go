@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -479,4 +481,34 @@ func TestTierNameReusedByAnotherModel(t *testing.T) {
 		t.Fatalf("the new mm after the old one's DELETE elsewhere: %v", err)
 	}
 	assertSameCheckpoint(t, renewed, exportTo(t, p4, "mm"))
+}
+
+// TestTierTensorToFailsBeforeWriting: streaming a cold tensor while the
+// object store is down fails before the first byte (a server can still
+// answer with an error status).
+func TestTierTensorToFailsBeforeWriting(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a, b := openNode(t, bucket, ""), openNode(t, bucket, "")
+	if _, err := a.Ingest(ctx, writeCheckpoint(t, t.TempDir(), twoLayerModel()), IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Attach(ctx, "m", ""); err != nil {
+		t.Fatal(err)
+	}
+	bucket.SetDown(true)
+	var out bytes.Buffer
+	err := b.TensorTo(ctx, "m", "encoder.layer.0.attn.weight", &out, nil)
+	_, qerr := b.Query(ctx, "FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 0.5, 0.5")
+	bucket.SetDown(false)
+	if err == nil || !strings.Contains(err.Error(), "gave up after") || out.Len() != 0 || !errors.Is(err, ErrObjectStore) {
+		t.Fatalf("TensorTo with the store down: %v after %d bytes", err, out.Len())
+	}
+	if !errors.Is(qerr, ErrObjectStore) {
+		t.Fatalf("FUSE with the store down: %v; want an error matching ErrObjectStore", qerr)
+	}
+	out.Reset()
+	if err := b.TensorTo(ctx, "m", "encoder.layer.0.attn.weight", &out, nil); err != nil || out.Len() == 0 {
+		t.Fatalf("TensorTo with the store back: %v", err)
+	}
 }

@@ -275,12 +275,21 @@ func (s *Store) needTier(what string) (*tier, error) {
 	return s.tier, nil
 }
 
+// ErrObjectStore matches (errors.Is) the errors of requests to the object
+// store that failed: down, unreachable, refused, or given up on.
+var ErrObjectStore = errors.New("vsdb: object store request failed")
+
+type remoteError struct{ msg string }
+
+func (e remoteError) Error() string        { return e.msg }
+func (e remoteError) Is(target error) bool { return target == ErrObjectStore }
+
 // remoteErr names the object store in an error from a request.
 func (t *tier) remoteErr(what string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("vsdb: %s cancelled", what)
 	}
-	return fmt.Errorf("vsdb: %s in %s: %v", what, t.name, err)
+	return remoteError{fmt.Sprintf("vsdb: %s in %s: %v", what, t.name, err)}
 }
 
 // ctx bounds one operation against the bucket when the caller has none.

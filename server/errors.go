@@ -46,6 +46,8 @@ func classify(err error) (int, errorBody) {
 		return http.StatusGatewayTimeout, body
 	case errors.Is(err, engine.ErrNotFound):
 		return http.StatusNotFound, body
+	case errors.Is(err, engine.ErrObjectStore):
+		return http.StatusBadGateway, body
 	}
 	return http.StatusBadRequest, body
 }
