@@ -75,7 +75,7 @@ func (db *DB) Export(ctx context.Context, model, path string) error {
 // ExportTo streams a model as safetensors bytes to w, reporting progress
 // as ExportWith does.
 func (db *DB) ExportTo(ctx context.Context, model string, w io.Writer) error {
-	s := db.snapshot()
+	s := db.snapshotCtx(ctx)
 	defer s.Close()
 	entries, meta, open, err := s.exportSource(ctx, model)
 	if err != nil {

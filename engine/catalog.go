@@ -29,6 +29,13 @@ func (db *DB) snapshot() *snapshot {
 	return &snapshot{db: db, r: db.store.Reader(), ids: map[string]uint32{}, name: map[uint32]string{}}
 }
 
+// snapshotCtx is a snapshot whose reads from the object store end with ctx.
+func (db *DB) snapshotCtx(ctx context.Context) *snapshot {
+	s := db.snapshot()
+	s.r.WithContext(ctx)
+	return s
+}
+
 func (s *snapshot) Close() error { return s.r.Close() }
 
 func modelInfo(m lsm.ModelRecord) ModelInfo {

@@ -45,7 +45,7 @@ const ConfigKey = format.ConfigKey
 // function ctx carries, if any (see planner.WithProgress), gets the tensor
 // bytes written and their total.
 func (db *DB) ExportWith(ctx context.Context, model, path string, o ExportOptions) error {
-	s := db.snapshot()
+	s := db.snapshotCtx(ctx)
 	defer s.Close()
 	entries, meta, open, err := s.exportSource(ctx, model)
 	if err != nil {

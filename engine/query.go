@@ -21,7 +21,7 @@ func (db *DB) Query(ctx context.Context, src string) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := db.snapshot()
+	s := db.snapshotCtx(ctx)
 	defer s.Close()
 	p, err := planner.Build(src, stmt, s)
 	if err != nil {

@@ -29,7 +29,7 @@ func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
 // returns the tensor's record first through info, so a caller can refuse
 // one that is too large before anything is written.
 func (db *DB) TensorTo(ctx context.Context, model, name string, w io.Writer, check func(TensorInfo) error) error {
-	s := db.snapshot()
+	s := db.snapshotCtx(ctx)
 	defer s.Close()
 	ts, err := s.Tensors(model)
 	if err != nil {

@@ -18,7 +18,7 @@ type storeSource struct {
 }
 
 func (db *DB) storeSource(ctx context.Context, model string) (*storeSource, error) {
-	s := db.snapshot()
+	s := db.snapshotCtx(ctx)
 	entries, meta, open, err := s.exportSource(ctx, model)
 	if err != nil {
 		s.Close()

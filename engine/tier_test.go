@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -510,5 +511,45 @@ func TestTierTensorToFailsBeforeWriting(t *testing.T) {
 	out.Reset()
 	if err := b.TensorTo(ctx, "m", "encoder.layer.0.attn.weight", &out, nil); err != nil || out.Len() == 0 {
 		t.Fatalf("TensorTo with the store back: %v", err)
+	}
+}
+
+// TestTierReadsEndWithTheStatement: a statement reading cold chunks from a
+// store that is down ends when its context does, not when the retry
+// policy gives up.
+func TestTierReadsEndWithTheStatement(t *testing.T) {
+	ctx := context.Background()
+	bucket := objstore.NewMem()
+	a := openNode(t, bucket, "")
+	if _, err := a.Ingest(ctx, writeCheckpoint(t, t.TempDir(), twoLayerModel()), IngestOptions{Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	patient := objstore.Policy{Attempts: 1000, Base: 20 * time.Millisecond, Max: 100 * time.Millisecond, Deadline: time.Hour}
+	b, err := Open(t.TempDir(), Options{ChunkBytes: 64, Storage: lsm.Options{Tier: &lsm.TierOptions{
+		URL: "s3://zoo/team", Bucket: bucket, Policy: patient, LeaseTTL: time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Attach(ctx, "m", ""); err != nil {
+		t.Fatal(err)
+	}
+	bucket.SetDown(true)
+	defer bucket.SetDown(false)
+	for _, stmt := range []string{
+		"FUSE m:encoder.layer.0, m:encoder.layer.1 WEIGHTS 0.5, 0.5",
+		"GET m:encoder.layer.0.attn.weight",
+	} {
+		qctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_, err := b.Query(qctx, stmt)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s with the store down and a 200ms statement: %v", stmt, err)
+		}
+	}
+	qctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := b.ExportTo(qctx, "m", io.Discard); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("export with the store down and a 200ms context: %v", err)
 	}
 }

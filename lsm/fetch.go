@@ -46,8 +46,12 @@ func (t *tier) fetch(ctx context.Context, c chunkRef) ([]byte, error) {
 	}
 	if call := t.fetches.inflight[h]; call != nil {
 		t.fetches.mu.Unlock()
-		<-call.done
-		return call.enc, call.err
+		select {
+		case <-call.done:
+			return call.enc, call.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("vsdb: tensor %q: reading chunk %d: %w", c.tensor, c.index, ctx.Err())
+		}
 	}
 	call := &fetchCall{done: make(chan struct{})}
 	t.fetches.inflight[h] = call

@@ -1,6 +1,7 @@
 package lsm
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,6 +20,17 @@ type Reader struct {
 	cache   *bitmapCache
 	gen     uint64
 	valid   bool // the bitmap cache matches this snapshot
+	// ctx bounds fetches of chunks from the object store (nil: none but
+	// the retry policy's deadline).
+	ctx context.Context
+}
+
+// WithContext makes ctx bound this reader's fetches from the object store
+// (a cancelled statement stops waiting for a store that is down), and
+// returns the reader.
+func (r *Reader) WithContext(ctx context.Context) *Reader {
+	r.ctx = ctx
+	return r
 }
 
 // Reader opens a snapshot.
@@ -240,7 +252,7 @@ func (r *Reader) ChunkFunc(t *TensorRecord, i int, fn func(enc []byte) error) er
 		return fmt.Errorf("vsdb: tensor %q: no chunk %d", t.Name, i)
 	}
 	if len(t.Hashes) > 0 {
-		return r.store.remoteChunk(t, i, fn)
+		return r.store.remoteChunk(r.ctx, t, i, fn)
 	}
 	v, closer, err := r.snap.Get(KeyChunk(t.ID, uint32(i)))
 	if errors.Is(err, pebble.ErrNotFound) {

@@ -1,7 +1,9 @@
 package lsm
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/vsdb/vsdb/codec"
 )
@@ -11,7 +13,7 @@ import (
 // there, else fetched (with retries), checked against its name and the
 // record's checksum, and cached; a miss also starts fetching the next
 // chunks of the tensor.
-func (s *Store) remoteChunk(t *TensorRecord, i int, fn func(enc []byte) error) error {
+func (s *Store) remoteChunk(ctx context.Context, t *TensorRecord, i int, fn func(enc []byte) error) error {
 	tr, err := s.needTier(fmt.Sprintf("tensor %q (stored in an object store)", t.Name))
 	if err != nil {
 		return err
@@ -34,7 +36,10 @@ func (s *Store) remoteChunk(t *TensorRecord, i int, fn func(enc []byte) error) e
 	if bad {
 		tr.cache.drop(h) // a damaged cache entry: fetch it again
 	}
-	ctx, cancel := tr.ctx()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	if i+1 < len(t.Hashes) {
 		tr.prefetch(tr.background.ctx, refs(t, i+1, readAhead-1))

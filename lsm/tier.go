@@ -279,17 +279,21 @@ func (s *Store) needTier(what string) (*tier, error) {
 // store that failed: down, unreachable, refused, or given up on.
 var ErrObjectStore = errors.New("vsdb: object store request failed")
 
-type remoteError struct{ msg string }
+type remoteError struct {
+	msg   string
+	cause error
+}
 
 func (e remoteError) Error() string        { return e.msg }
 func (e remoteError) Is(target error) bool { return target == ErrObjectStore }
+func (e remoteError) Unwrap() error        { return e.cause }
 
 // remoteErr names the object store in an error from a request.
 func (t *tier) remoteErr(what string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("vsdb: %s cancelled", what)
 	}
-	return remoteError{fmt.Sprintf("vsdb: %s in %s: %v", what, t.name, err)}
+	return remoteError{fmt.Sprintf("vsdb: %s in %s: %v", what, t.name, err), err}
 }
 
 // ctx bounds one operation against the bucket when the caller has none.

@@ -42,6 +42,7 @@ func (r *retrying) String() string { return r.b.String() }
 // the error then says what was tried and for how long.
 func (r *retrying) do(ctx context.Context, what string, fn func(context.Context) error) error {
 	start := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, r.p.Deadline)
 	defer cancel()
 	var err error
@@ -71,6 +72,9 @@ func (r *retrying) do(ctx context.Context, what string, fn func(context.Context)
 		return nil
 	case errors.Is(err, ErrNotFound):
 		return err
+	case parent.Err() != nil:
+		// The caller gave up (Ctrl-C, a statement timeout), not the policy.
+		return fmt.Errorf("%s: %w (after %d attempts: %v)", what, context.Cause(parent), attempt, err)
 	case attempt > 1:
 		return fmt.Errorf("%s: %w (gave up after %d attempts in %s)", what, err, attempt, time.Since(start).Round(time.Millisecond))
 	}
