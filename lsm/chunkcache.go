@@ -78,6 +78,14 @@ func openChunkCache(db *pebble.DB, budget int64) (*chunkCache, error) {
 	if err := closeIter(it); err != nil {
 		return nil, readErr(err)
 	}
+	if c.used > budget {
+		// The budget was lowered (cache= in --store) since the last run.
+		b := db.NewBatch()
+		c.evict(b, budget-budget/10)
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return nil, fmt.Errorf("vsdb: shrinking the chunk cache to its budget: %w", err)
+		}
+	}
 	return c, nil
 }
 

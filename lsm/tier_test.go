@@ -185,3 +185,30 @@ func TestIsRoot(t *testing.T) {
 		}
 	}
 }
+
+// A cache whose budget was lowered since the last run shrinks at open.
+func TestChunkCacheShrinksToALoweredBudget(t *testing.T) {
+	dir, bucket := t.TempDir(), objstore.NewMem()
+	open := func(budget int64) *Store {
+		s, err := Open(dir, Options{Tier: &TierOptions{URL: "s3://zoo/team", Bucket: bucket, CacheBytes: budget, LeaseTTL: time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open(4 << 20)
+	for i := range 6 {
+		var h [32]byte
+		h[0] = byte(i + 1)
+		s.tier.cache.put(h, make([]byte, 512<<10))
+	}
+	if got := s.tier.cache.stats().Bytes; got != 3<<20 {
+		t.Fatalf("cached %d bytes, want 3 MiB", got)
+	}
+	s.Close()
+	s = open(1 << 20)
+	defer s.Close()
+	if got := s.tier.cache.stats(); got.Bytes > 1<<20 || got.Entries != int(got.Bytes/(512<<10)) {
+		t.Fatalf("after reopening with a 1 MiB budget: %+v", got)
+	}
+}
