@@ -24,11 +24,7 @@ func openNode(t *testing.T, bucket objstore.Bucket, dir string) *DB {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	db, err := Open(dir, Options{ChunkBytes: 64, Storage: lsm.Options{Tier: &lsm.TierOptions{
-		URL: "s3://zoo/team", Bucket: bucket, Policy: testPolicy, LeaseTTL: time.Second}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openNodeWith(t, bucket, dir, testPolicy)
 	t.Cleanup(func() {
 		if db.store == nil {
 			return
@@ -42,6 +38,29 @@ func openNode(t *testing.T, bucket objstore.Bucket, dir string) *DB {
 		}
 		db.Close()
 	})
+	return db
+}
+
+// ingestAndAttach ingests path as name on node from and attaches it on to.
+func ingestAndAttach(t *testing.T, from, to *DB, path, name string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := from.Ingest(ctx, path, IngestOptions{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := to.Attach(ctx, name, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openNodeWith opens a node with a retry policy; the caller closes it.
+func openNodeWith(t *testing.T, bucket objstore.Bucket, dir string, p objstore.Policy) *DB {
+	t.Helper()
+	db, err := Open(dir, Options{ChunkBytes: 64, Storage: lsm.Options{Tier: &lsm.TierOptions{
+		URL: "s3://zoo/team", Bucket: bucket, Policy: p, LeaseTTL: time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 
@@ -201,12 +220,7 @@ func TestTierVacuum(t *testing.T) {
 	a := openNode(t, bucket, "")
 	b := openNode(t, bucket, "")
 	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
-	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "m"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Attach(ctx, "m", ""); err != nil {
-		t.Fatal(err)
-	}
+	ingestAndAttach(t, a, b, in, "m")
 	chunks := len(bucket.Keys("chunks/"))
 
 	// An ingest that never commits leaves chunks no manifest names.
@@ -344,11 +358,7 @@ func TestTierCloseStopsPrefetch(t *testing.T) {
 	a := openNode(t, bucket, "")
 	// b is closed by the test itself, so it is opened without openNode's
 	// check at cleanup.
-	b, err := Open(t.TempDir(), Options{ChunkBytes: 64, Storage: lsm.Options{Tier: &lsm.TierOptions{
-		URL: "s3://zoo/team", Bucket: bucket, Policy: testPolicy, LeaseTTL: time.Second}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openNodeWith(t, bucket, t.TempDir(), testPolicy)
 	if _, err := a.Ingest(ctx, writeCheckpoint(t, t.TempDir(), twoLayerModel()), IngestOptions{Name: "m"}); err != nil {
 		t.Fatal(err)
 	}
@@ -395,12 +405,7 @@ func TestTierDetachKeepsTheLastCopy(t *testing.T) {
 	bucket := objstore.NewMem()
 	a, b := openNode(t, bucket, ""), openNode(t, bucket, "")
 	in := writeCheckpoint(t, t.TempDir(), twoLayerModel())
-	if _, err := a.Ingest(ctx, in, IngestOptions{Name: "x"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Attach(ctx, "x", ""); err != nil {
-		t.Fatal(err)
-	}
+	ingestAndAttach(t, a, b, in, "x")
 	if err := b.DeleteModel("x"); err != nil {
 		t.Fatal(err)
 	}
@@ -456,12 +461,7 @@ func TestTierNameReusedByAnotherModel(t *testing.T) {
 	p1, p2, p3, p4 := openNode(t, bucket, ""), openNode(t, bucket, ""), openNode(t, bucket, ""), openNode(t, bucket, "")
 	old := writeCheckpoint(t, t.TempDir(), twoLayerModel())
 	renewed := writeCheckpoint(t, t.TempDir(), corruptionModel())
-	if _, err := p1.Ingest(ctx, old, IngestOptions{Name: "mm"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p2.Attach(ctx, "mm", ""); err != nil {
-		t.Fatal(err)
-	}
+	ingestAndAttach(t, p1, p2, old, "mm")
 	if err := p2.DeleteModel("mm"); err != nil {
 		t.Fatal(err)
 	}
@@ -525,11 +525,7 @@ func TestTierReadsEndWithTheStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 	patient := objstore.Policy{Attempts: 1000, Base: 20 * time.Millisecond, Max: 100 * time.Millisecond, Deadline: time.Hour}
-	b, err := Open(t.TempDir(), Options{ChunkBytes: 64, Storage: lsm.Options{Tier: &lsm.TierOptions{
-		URL: "s3://zoo/team", Bucket: bucket, Policy: patient, LeaseTTL: time.Second}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openNodeWith(t, bucket, t.TempDir(), patient)
 	defer b.Close()
 	if _, err := b.Attach(ctx, "m", ""); err != nil {
 		t.Fatal(err)
