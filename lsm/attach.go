@@ -29,9 +29,7 @@ func (s *Store) Attach(ctx context.Context, name string) ([]string, error) {
 	}
 	var done, failed []string
 	for _, n := range names {
-		r := s.Reader()
-		_, exists, err := r.Model(n)
-		r.Close()
+		_, exists, err := s.model(n)
 		if err != nil {
 			return done, err
 		}
@@ -60,11 +58,16 @@ func (s *Store) Attach(ctx context.Context, name string) ([]string, error) {
 	return done, nil
 }
 
-// has reports whether a model is in the local catalog.
-func (s *Store) has(name string) bool {
+// model reads a model record from a snapshot of its own.
+func (s *Store) model(name string) (ModelRecord, bool, error) {
 	r := s.Reader()
 	defer r.Close()
-	_, ok, err := r.Model(name)
+	return r.Model(name)
+}
+
+// has reports whether a model is in the local catalog.
+func (s *Store) has(name string) bool {
+	_, ok, err := s.model(name)
 	return err == nil && ok
 }
 
@@ -125,9 +128,7 @@ func (s *Store) attachOne(ctx context.Context, name string, visiting map[string]
 	}
 	var done []string
 	if base := mf.Model.Base; base != "" {
-		r := s.Reader()
-		_, ok, err := r.Model(base)
-		r.Close()
+		_, ok, err := s.model(base)
 		if err != nil {
 			return nil, err
 		}
@@ -210,9 +211,7 @@ func (s *Store) Detach(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	r := s.Reader()
-	m, ok, err := r.Model(name)
-	r.Close()
+	m, ok, err := s.model(name)
 	switch {
 	case err != nil:
 		return err

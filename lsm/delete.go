@@ -14,9 +14,7 @@ import (
 // nodes that attached it keep it), unless a model there is stored as
 // deltas against it.
 func (s *Store) DeleteModel(name string) error {
-	r := s.Reader()
-	m, ok, err := r.Model(name)
-	r.Close()
+	m, ok, err := s.model(name)
 	if err != nil || !ok || !m.Remote || s.tier == nil {
 		return s.deleteLocal(name)
 	}

@@ -190,9 +190,7 @@ func (s *Store) releaseOrphanHolds(ctx context.Context) (int, error) {
 	}
 	released := 0
 	for _, n := range names {
-		r := s.Reader()
-		m, ok, err := r.Model(n)
-		r.Close()
+		m, ok, err := s.model(n)
 		if err != nil {
 			return released, err
 		}
